@@ -41,6 +41,9 @@ class EngineConfig(BaseModel):
     # KV cache block size; None = vLLM's default. On CPU the runner uses 32: vLLM caches whole blocks only, and
     # the CPU default (128) is longer than most prompts, so step-level search re-prefilled every prefix.
     block_size: int | None = None
+    # Sequences one engine decodes at once; None = vLLM's default (128 under AsyncLLM). Step search and
+    # best-of-N at large N keep more than that in flight, so raise it where KV cache memory allows.
+    max_num_seqs: int | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "EngineConfig":

@@ -16,6 +16,7 @@ def make_engine(cfg: EngineConfig, model: ModelRef, seed: int) -> Engine:
             model_path=model.path, dtype=cfg.dtype, max_model_len=cfg.max_model_len, seed=seed,
             gpu_memory_utilization=cfg.gpu_memory_utilization, tensor_parallel_size=cfg.tensor_parallel_size,
             cpu_kv_cache_gib=cfg.cpu_kv_cache_gib, per_request_seed=cfg.per_request_seed, block_size=cfg.block_size,
+            max_num_seqs=cfg.max_num_seqs,
         ))
     if cfg.kind == "openai":
         from harness.engines.openai_engine import OpenAIEngine  # noqa: PLC0415

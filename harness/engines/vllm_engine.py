@@ -33,6 +33,7 @@ class VLLMSettings:
     per_request_seed: bool = False
     block_size: int | None = None  # None: 32 on CPU (whole-block prefix caching), vLLM's default on GPU
     enable_prefix_caching: bool = True
+    max_num_seqs: int | None = None  # sequences decoded together; None: vLLM's default (128 under AsyncLLM)
 
 
 def _on_cpu() -> bool:
@@ -42,6 +43,20 @@ def _on_cpu() -> bool:
         return not torch.cuda.is_available()
     except ImportError:
         return True
+
+
+def cpu_thread_binding(ranks: int = 1) -> str:
+    """Every CPU this process may use, split evenly over `ranks`, as vLLM's `VLLM_CPU_OMP_THREADS_BIND` ("0,1|2,3").
+
+    vLLM's "auto" binding keeps one core per rank back for its scheduler process, which mostly
+    spins in `sched_yield` waiting for the model: on a 2-core machine that halves the model's
+    threads. Measured with the embedded model on 2 cores: 362 vs 214 generated tokens/s at 128
+    sequences, prefill 2x faster. Set `VLLM_CPU_OMP_THREADS_BIND` yourself to run several
+    engines side by side on one machine (e.g. "0-15|16-31" or one engine per NUMA node).
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    per = max(1, len(cpus) // ranks)
+    return "|".join(",".join(str(c) for c in cpus[r * per: (r + 1) * per] or cpus[-1:]) for r in range(ranks))
 
 
 class VLLMEngine:
@@ -54,6 +69,7 @@ class VLLMEngine:
         if self.cpu:
             # The CPU backend sizes its KV cache from this; unset, start-up fails.
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(settings.cpu_kv_cache_gib))
+            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_thread_binding(settings.tensor_parallel_size))
         try:
             from vllm import AsyncEngineArgs  # noqa: PLC0415
             from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415
@@ -69,6 +85,7 @@ class VLLMEngine:
             tensor_parallel_size=settings.tensor_parallel_size,
             enable_prefix_caching=settings.enable_prefix_caching,
             disable_log_stats=True,
+            **({"max_num_seqs": settings.max_num_seqs} if settings.max_num_seqs else {}),
             **({"block_size": settings.block_size or 32} if self.cpu or settings.block_size else {}),
         )
         try:
