@@ -104,3 +104,17 @@ def test_budget_forcing_over_the_openai_engine():
     assert think["continue_final_message"] and think["messages"][-1] == {"role": "assistant", "content": "<think>\n"}
     assert think["stop"] == [THINK] and think["max_tokens"] == 3
     assert answer["messages"][-1]["content"].endswith(THINK + ANSWER) and answer["max_tokens"] == 4
+
+
+def test_openai_engine_reads_vllms_stop_reason_when_the_server_sends_it():
+    """vLLM's server says why a choice stopped (`stop_reason`); other servers leave the end of turn unknown."""
+
+    choices = [{"index": 0, "message": {"content": "a"}, "finish_reason": "stop", "stop_reason": None},
+               {"index": 1, "message": {"content": "b"}, "finish_reason": "stop", "stop_reason": "\n\n"},
+               {"index": 2, "message": {"content": "c"}, "finish_reason": "length", "stop_reason": None},
+               {"index": 3, "message": {"content": "d"}, "finish_reason": "stop"}]
+    engine = OpenAIEngine("http://fake/v1", "m")
+    engine._client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(
+        200, json={"choices": choices, "usage": {"prompt_tokens": 3, "completion_tokens": 4}})))
+    r = asyncio.run(engine.generate(Prompt.chat([{"role": "user", "content": "q"}]), SamplingParams(n=4)))
+    assert [c.ended_turn for c in r.completions] == [True, False, False, None]

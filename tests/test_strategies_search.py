@@ -144,6 +144,60 @@ def test_step_search_batches_across_problems():
     assert all(a.error is None for a in attempts)
 
 
+def eos_stepper(prompt: Prompt, index: int, params: SamplingParams, seed: int) -> str:
+    """Two steps, the second ending the turn with no delimiter after it (the common shape of a last step)."""
+    depth = prompt.assistant_prefix.count(DELIM)
+    return f"The answer is {index % 3}" if depth >= 1 else f"s{depth}o{index} thinking hard{DELIM}never seen"
+
+
+def test_a_step_that_ends_the_turn_finishes_its_beam_at_once():
+    engine, verifier, (a,) = run("beam_search", {"n": 4, "beam_width": 2, "max_depth": 6}, responder=eos_stepper)
+    assert a.error is None
+    # depth 1: 4 first steps; depth 2: the 2 kept beams' 2 expansions each end the turn -> all finished,
+    # so no third call goes out for them (the empty-continuation rule needed one more round per beam)
+    assert [k for _, k in engine.log] == [4, 2, 2]
+    assert len(a.samples) == 4 and all(s.text.count(DELIM) == 1 for s in a.samples)
+    assert len(verifier.log) == 8
+
+
+def blank_stepper(prompt: Prompt, index: int, params: SamplingParams, seed: int) -> str:
+    """A paragraph break before every second step: the continuation stops at the delimiter at once."""
+    prefix = prompt.assistant_prefix
+    depth = len([s for s in prefix.split(DELIM) if s.strip()])
+    if depth == 1 and not prefix.endswith(DELIM * 2):
+        return f"{DELIM}never seen"
+    if depth >= 2:
+        return f"The answer is {index % 3}"
+    return f"s{depth}o{index} thinking{DELIM}never seen"
+
+
+def test_blank_lines_are_not_steps():
+    scorer_calls: list[list[str]] = []
+
+    def recording_scorer(problem: str, steps: list[str]) -> list[float]:
+        scorer_calls.append(steps)
+        return hash_scorer(problem, steps)
+
+    engine, verifier, (a,) = run("beam_search", {"n": 4, "beam_width": 2, "max_depth": 6}, responder=blank_stepper,
+                                 verifier=ScriptedVerifier(recording_scorer))
+    assert a.error is None
+    # each kept beam: one call that stops at a blank line, one more from the extra delimiter, same step
+    assert [k for _, k in engine.log] == [4, 2, 2, 2, 2, 2, 2]
+    seen = [steps for steps in scorer_calls]
+    assert all(all(step.strip() for step in steps) for steps in seen), "the verifier never sees a blank step"
+    assert sorted(len(steps) for steps in seen) == [1] * 4 + [2] * 4 + [3] * 4, "no scoring round for a blank line"
+    assert all(s.text.startswith("s0o") and f"thinking{DELIM}{DELIM}s1o" in s.text and s.text.count(DELIM) == 3
+               for s in a.samples), [s.text for s in a.samples]
+    assert all(s.meta["steps"] == 3 for s in a.samples), "blank lines are kept in the text, not counted as steps"
+
+
+def test_engines_report_the_end_of_the_turn():
+    from harness.engines.vllm_engine import ended_turn
+
+    assert ended_turn("stop", None) and ended_turn("stop", 2)  # end-of-sequence, a stop token id
+    assert not ended_turn("stop", "\n\n") and not ended_turn("length", None)
+
+
 ALL = {
     "cot": {}, "self_consistency": {"n": 4},
     "best_of_n": {"n": 4}, "weighted_best_of_n": {"n": 4},

@@ -49,6 +49,9 @@ class Completion:
     token_logprobs: list[float] | None = None
     top_logprobs: list[dict[str, float]] | None = None
     reasoning_tokens: int = 0  # hidden reasoning billed by API engines (o1-style)
+    # True: the model ended its turn (end-of-sequence or a stop token); False: a stop string or the token
+    # limit cut it; None: the engine does not say (OpenAI-compatible servers other than vLLM).
+    ended_turn: bool | None = None
 
 
 @dataclass

@@ -113,7 +113,11 @@ class OpenAIEngine:
                 lps = [t["logprob"] for t in content]
                 if params.logprobs:
                     tops = [{a["token"]: a["logprob"] for a in t.get("top_logprobs") or []} for t in content]
-            completions.append(Completion(text, c.get("finish_reason"), g, lps, tops, reasoning_tokens=r))
+            # vLLM's server adds `stop_reason` (None: end of sequence; a string: the stop string matched).
+            ended = (c.get("finish_reason") == "stop" and not isinstance(c["stop_reason"], str)
+                     if "stop_reason" in c else None)
+            completions.append(Completion(text, c.get("finish_reason"), g, lps, tops, reasoning_tokens=r,
+                                          ended_turn=ended))
         return GenerateResult(
             completions=completions,
             prompt_tokens=int(usage.get("prompt_tokens") or 0),

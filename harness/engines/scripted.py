@@ -62,16 +62,16 @@ class ScriptedEngine:
         for i in range(params.n):
             text = self.responder(prompt, i, params, self.seed)
             words = text.split(" ")
-            finish = "stop"
+            finish, ended = "stop", True
             if len(words) > params.max_tokens:
-                words, finish = words[: params.max_tokens], "length"
+                words, finish, ended = words[: params.max_tokens], "length", False
             text = " ".join(words)
             for s in params.stop:
                 if s and s in text:
-                    text, finish = text[: text.index(s)], "stop"
+                    text, finish, ended = text[: text.index(s)], "stop", False
             n_tok = len(text.split(" ")) if text else 0
             lps = [-0.1 * (1 + _unit(prompt, i, t)) for t in range(n_tok)] if params.logprobs is not None else None
-            completions.append(Completion(text, finish, n_tok, lps))
+            completions.append(Completion(text, finish, n_tok, lps, ended_turn=ended))
         gen = sum(c.generated_tokens for c in completions)
         if self.seconds_per_token:
             # A GPU decodes the n samples of one request in parallel: latency follows the longest.

@@ -45,6 +45,11 @@ def _on_cpu() -> bool:
         return True
 
 
+def ended_turn(finish_reason: str | None, stop_reason: int | str | None) -> bool:
+    """vLLM's `stop_reason` is the stop string that matched, a stop token id, or None for end-of-sequence."""
+    return finish_reason == "stop" and not isinstance(stop_reason, str)
+
+
 def cpu_thread_binding(ranks: int = 1) -> str:
     """Every CPU this process may use, split evenly over `ranks`, as vLLM's `VLLM_CPU_OMP_THREADS_BIND` ("0,1|2,3").
 
@@ -136,7 +141,8 @@ class VLLMEngine:
                         {(lp.decoded_token or str(t)): lp.logprob for t, lp in step.items() if not math.isinf(lp.logprob)}
                         for step in c.logprobs
                     ]
-            completions.append(Completion(c.text, c.finish_reason, len(c.token_ids), lps, tops))
+            completions.append(Completion(c.text, c.finish_reason, len(c.token_ids), lps, tops,
+                                          ended_turn=ended_turn(c.finish_reason, c.stop_reason)))
         return GenerateResult(
             completions=completions,
             prompt_tokens=len(token_ids),

@@ -5,9 +5,10 @@ continues a beam's partial assistant turn (`Prompt.assistant_prefix`) and stops 
 All expansions of a step are issued at once (`asyncio.gather`, and n>1 per prompt), and the
 runner interleaves many problems' searches, so the engine batches steps across beams and problems.
 
-A beam is finished when a continuation comes back empty (the model ended its turn right after
-the last step: engines do not say whether a stop string or end-of-turn stopped them), when a
-step runs out of tokens, when its `final_marker` (e.g. "\\boxed") appears, or at the depth limit.
+A beam is finished when the model ends its turn (the engine's exact signal where it gives one,
+`Completion.ended_turn`: vLLM does, in-process and over its server; otherwise a continuation that
+comes back empty), when a step runs out of tokens, when its `final_marker` (e.g. "\\boxed")
+appears, or at the depth limit.
 """
 
 from __future__ import annotations
@@ -64,31 +65,52 @@ class Beam:
         return delimiter.join(self.steps) + delimiter if self.steps else ""
 
     def candidate(self, delimiter: str) -> Candidate:
-        return Candidate(self.text(delimiter), tuple(self.steps), tuple(self.logprobs) if self.logprobs else None)
+        """What the verifier scores: the text, and its steps without the blank lines kept for the text's sake."""
+        steps = tuple(s for s in self.steps if s.strip())
+        return Candidate(self.text(delimiter), steps, tuple(self.logprobs) if self.logprobs else None)
+
+
+BLANK_RUN = 4  # blank steps in a row absorbed into the delimiter before a beam counts as stuck
 
 
 async def expand(ctx: StrategyContext, p: StepSearchParams, beam: Beam, k: int,
                  temperature: float | None = None) -> list[Beam]:
-    """k continuations of `beam` by one step, in one engine call."""
+    """k continuations of `beam` by one non-empty step: one engine call, plus one per run of blank lines.
+
+    A continuation that stops at the delimiter before writing anything is a blank line, not a step
+    (a "\n" delimiter meets paragraph breaks): it goes on from one more delimiter in the same step,
+    so a blank line costs no verifier call and no keep/prune round.
+    """
     d = p.step_delimiter
-    sampling = p.sampling(n=k, max_tokens=min(p.step_max_tokens, p.max_tokens - beam.tokens), stop=(d, *p.stop),
-                          logprobs=0 if ctx.needs_logprobs else None,
-                          temperature=p.temperature if temperature is None else temperature)
-    result = await ctx.generate(ctx.prompt(beam.prefix(d)), sampling, keep=False)
     out: list[Beam] = []
-    ended = False
-    for c in result.completions:
-        tokens = beam.tokens + c.generated_tokens
-        if not c.text.strip():  # the turn ended after the last step: the parent, finished, keeps its score
-            if not ended:
-                out.append(Beam(beam.steps, beam.logprobs, tokens, True, c.finish_reason, beam.score, beam.tree,
-                                scored=bool(beam.steps)))
-            ended = True
-            continue
-        finished = (c.finish_reason == "length" or tokens >= p.max_tokens
-                    or bool(p.final_marker and p.final_marker in c.text))
-        out.append(Beam([*beam.steps, c.text], beam.logprobs + list(c.token_logprobs or []), tokens, finished,
-                        c.finish_reason, tree=beam.tree))
+    base, ended = beam, False
+    for run in range(BLANK_RUN + 1):
+        sampling = p.sampling(n=k, max_tokens=min(p.step_max_tokens, p.max_tokens - base.tokens), stop=(d, *p.stop),
+                              logprobs=0 if ctx.needs_logprobs else None,
+                              temperature=p.temperature if temperature is None else temperature)
+        result = await ctx.generate(ctx.prompt(base.prefix(d)), sampling, keep=False)
+        blank = [c for c in result.completions
+                 if not c.text.strip() and c.ended_turn is False and c.finish_reason != "length" and run < BLANK_RUN]
+        for c in result.completions:
+            tokens = base.tokens + c.generated_tokens
+            if any(c is b for b in blank):
+                continue
+            if not c.text.strip():  # the turn ended after the last step: the parent, finished, keeps its score
+                if not ended:
+                    out.append(Beam(beam.steps, beam.logprobs, tokens, True, c.finish_reason, beam.score, beam.tree,
+                                    scored=bool(beam.steps)))
+                ended = True
+                continue
+            finished = (c.ended_turn is True or c.finish_reason == "length" or tokens >= p.max_tokens
+                        or bool(p.final_marker and p.final_marker in c.text))
+            out.append(Beam([*base.steps, c.text], base.logprobs + list(c.token_logprobs or []), tokens, finished,
+                            c.finish_reason, tree=beam.tree))
+        if not blank:
+            return out
+        spent = max(c.generated_tokens for c in blank)
+        base, k = Beam([*base.steps, ""], base.logprobs, base.tokens + spent, tree=beam.tree), len(blank)
+        if base.tokens >= p.max_tokens:
+            break
     return out
 
 
@@ -136,7 +158,7 @@ def decide(ctx: StrategyContext, p: StepSearchParams, finished: list[Beam], meta
     """Record the finished beams as samples and pick one: best score, or score-weighted answer vote."""
     for b in finished:
         ctx.add_sample(b.text(p.step_delimiter), b.finish_reason, b.tokens, score=b.score, logprobs=b.logprobs,
-                       meta={"tree": b.tree, "steps": len(b.steps)})
+                       meta={"tree": b.tree, "steps": sum(1 for s in b.steps if s.strip())})
     pool = ctx.samples[len(ctx.samples) - len(finished):]
     chosen = best_scored(pool) if p.select == "best" else weighted_vote(pool, ctx.vote_key)
     if chosen is None:
