@@ -191,6 +191,35 @@ def test_blank_lines_are_not_steps():
     assert all(s.meta["steps"] == 3 for s in a.samples), "blank lines are kept in the text, not counted as steps"
 
 
+class TokenReporting(Recording):
+    """Reports each completion's tokens (one per character, the stop string's included) like vLLM does."""
+
+    async def generate(self, prompt: Prompt, params: SamplingParams) -> GenerateResult:
+        self.prompts = [*getattr(self, "prompts", []), prompt]
+        r = await super().generate(prompt, params)
+        for c in r.completions:
+            c.token_ids = tuple(ord(ch) for ch in c.text + (DELIM if c.ended_turn is False else ""))
+        return r
+
+
+def _continued(params: dict) -> list[Prompt]:
+    suite = load_suite("arith:n=1,seed=5")
+    engine = TokenReporting(responder=stepper)
+    view = SuiteView(suite.template, suite.extract, suite.vote_key)
+    a = asyncio.run(solve(engine, view, suite.problems[0].question(), "beam_search", params, 0, ScriptedVerifier()))
+    assert a.error is None
+    return [pr for pr in engine.prompts if pr.assistant_prefix]
+
+
+def test_continuations_carry_the_generated_tokens():
+    continued = _continued({"n": 4, "beam_width": 2, "max_depth": 6})
+    assert continued and all(pr.assistant_prefix_ids is not None for pr in continued)
+    assert all("".join(map(chr, pr.assistant_prefix_ids)) == pr.assistant_prefix for pr in continued)
+    # with extra stop strings a step may end on one of them: the text, which puts the delimiter back, is used
+    continued = _continued({"n": 4, "beam_width": 2, "max_depth": 6, "stop": ["never"]})
+    assert continued and all(pr.assistant_prefix_ids is None for pr in continued)
+
+
 def test_engines_report_the_end_of_the_turn():
     from harness.engines.vllm_engine import ended_turn
 

@@ -32,10 +32,15 @@ class Prompt:
 
     messages: tuple[tuple[str, str], ...]
     assistant_prefix: str = ""
+    # The prefix as the exact tokens the engine generated, when it reported them: engines that take
+    # token ids continue from these (no re-tokenisation drift, every cached KV block reused) and
+    # ignore `assistant_prefix`; text engines use `assistant_prefix`.
+    assistant_prefix_ids: tuple[int, ...] | None = None
 
     @classmethod
-    def chat(cls, messages: list[dict[str, str]], assistant_prefix: str = "") -> "Prompt":
-        return cls(tuple((m["role"], m["content"]) for m in messages), assistant_prefix)
+    def chat(cls, messages: list[dict[str, str]], assistant_prefix: str = "",
+             assistant_prefix_ids: tuple[int, ...] | None = None) -> "Prompt":
+        return cls(tuple((m["role"], m["content"]) for m in messages), assistant_prefix, assistant_prefix_ids)
 
     def as_messages(self) -> list[dict[str, str]]:
         return [{"role": r, "content": c} for r, c in self.messages]
@@ -52,6 +57,7 @@ class Completion:
     # True: the model ended its turn (end-of-sequence or a stop token); False: a stop string or the token
     # limit cut it; None: the engine does not say (OpenAI-compatible servers other than vLLM).
     ended_turn: bool | None = None
+    token_ids: tuple[int, ...] | None = None  # as generated, stop token included; None if the engine does not say
 
 
 @dataclass

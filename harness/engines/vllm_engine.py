@@ -106,6 +106,8 @@ class VLLMEngine:
     def render(self, prompt: Prompt) -> list[int]:
         """Chat template on our side, so continuation prompts and token counts are exact."""
         text = self._tokenizer.apply_chat_template(prompt.as_messages(), tokenize=False, add_generation_prompt=True)
+        if prompt.assistant_prefix_ids is not None:
+            return self._tokenizer.encode(text, add_special_tokens=False) + list(prompt.assistant_prefix_ids)
         return self._tokenizer.encode(text + prompt.assistant_prefix, add_special_tokens=False)
 
     async def generate(self, prompt: Prompt, params: SamplingParams) -> GenerateResult:
@@ -142,7 +144,8 @@ class VLLMEngine:
                         for step in c.logprobs
                     ]
             completions.append(Completion(c.text, c.finish_reason, len(c.token_ids), lps, tops,
-                                          ended_turn=ended_turn(c.finish_reason, c.stop_reason)))
+                                          ended_turn=ended_turn(c.finish_reason, c.stop_reason),
+                                          token_ids=tuple(c.token_ids)))
         return GenerateResult(
             completions=completions,
             prompt_tokens=len(token_ids),

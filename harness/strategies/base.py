@@ -77,8 +77,8 @@ class StrategyContext:
     used: set[str] = field(default_factory=set)  # "verifier" / "oracle": what the attempt consulted
     sample_logprobs: dict[int, list[float]] = field(default_factory=dict)  # sample index -> token logprobs
 
-    def prompt(self, assistant_prefix: str = "") -> Prompt:
-        return Prompt.chat(self.template.render(self.question), assistant_prefix)
+    def prompt(self, assistant_prefix: str = "", assistant_prefix_ids: tuple[int, ...] | None = None) -> Prompt:
+        return Prompt.chat(self.template.render(self.question), assistant_prefix, assistant_prefix_ids)
 
     def problem_text(self) -> str:
         """The user turn the policy saw: what a verifier judges the solution against."""

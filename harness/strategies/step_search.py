@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from harness.engines.base import Completion
 from harness.strategies.base import Decision, StrategyContext, StrategyParams
 from harness.strategies.scoring import best_scored, weighted_vote
 from harness.verifiers.base import Aggregation, Candidate, aggregate
@@ -57,6 +58,7 @@ class Beam:
     score: float = 0.0
     tree: int = 0  # DVTS subtree it belongs to
     scored: bool = False
+    ids: tuple[int, ...] | None = ()  # the path as generated tokens (stop tokens included); None: text only
 
     def text(self, delimiter: str) -> str:
         return delimiter.join(self.steps)
@@ -88,7 +90,7 @@ async def expand(ctx: StrategyContext, p: StepSearchParams, beam: Beam, k: int,
         sampling = p.sampling(n=k, max_tokens=min(p.step_max_tokens, p.max_tokens - base.tokens), stop=(d, *p.stop),
                               logprobs=0 if ctx.needs_logprobs else None,
                               temperature=p.temperature if temperature is None else temperature)
-        result = await ctx.generate(ctx.prompt(base.prefix(d)), sampling, keep=False)
+        result = await ctx.generate(ctx.prompt(base.prefix(d), base.ids), sampling, keep=False)
         blank = [c for c in result.completions
                  if not c.text.strip() and c.ended_turn is False and c.finish_reason != "length" and run < BLANK_RUN]
         for c in result.completions:
@@ -104,14 +106,24 @@ async def expand(ctx: StrategyContext, p: StepSearchParams, beam: Beam, k: int,
             finished = (c.ended_turn is True or c.finish_reason == "length" or tokens >= p.max_tokens
                         or bool(p.final_marker and p.final_marker in c.text))
             out.append(Beam([*base.steps, c.text], base.logprobs + list(c.token_logprobs or []), tokens, finished,
-                            c.finish_reason, tree=beam.tree))
+                            c.finish_reason, tree=beam.tree, ids=_extend(base.ids, c, p)))
         if not blank:
             return out
         spent = max(c.generated_tokens for c in blank)
-        base, k = Beam([*base.steps, ""], base.logprobs, base.tokens + spent, tree=beam.tree), len(blank)
+        base = Beam([*base.steps, ""], base.logprobs, base.tokens + spent, tree=beam.tree,
+                    ids=_extend(base.ids, blank[0], p))
+        k = len(blank)
         if base.tokens >= p.max_tokens:
             break
     return out
+
+
+def _extend(ids: tuple[int, ...] | None, c: Completion, p: StepSearchParams) -> tuple[int, ...] | None:
+    """The path's tokens after this step. The stop token already holds the delimiter; with extra stop
+    strings the step may have ended on one of those, which the text path replaces by the delimiter."""
+    if ids is None or c.token_ids is None or p.stop:
+        return None
+    return ids + c.token_ids
 
 
 async def rollout(ctx: StrategyContext, p: StepSearchParams, beam: Beam, steps: int) -> Beam:
