@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-tokens", type=int)
     r.add_argument("--param", action="append", default=[], type=str, help="strategy parameter key=value")
     r.add_argument("--verifier", help="prm, llm_judge, confidence, public_tests, oracle (upper bound only)")
-    r.add_argument("--verifier-model", help="PRM checkpoint directory or hub id (verifier prm)")
+    r.add_argument("--verifier-model", help="PRM checkpoint dir or hub id (prm); judge model (llm_judge, default: "
+                                            "the policy engine)")
+    r.add_argument("--verifier-option", action="append", default=[], type=str,
+                   help="verifier option key=value, e.g. preset=math-shepherd (prm), base_url=URL (llm_judge)")
     r.add_argument("--limit", type=int, help="first N problems only (not comparable with full runs)")
     r.add_argument("--seed", type=int)
     r.add_argument("--max-model-len", type=int)
@@ -104,6 +107,8 @@ def _overrides(a: argparse.Namespace) -> dict[str, Any]:
     }
     for key, value in map(_param, a.param):
         o[f"strategy.params.{key}"] = value
+    for key, value in map(_param, a.verifier_option):
+        o[f"verifier.options.{key}"] = value
     return o
 
 

@@ -71,12 +71,16 @@ class StrategyConfig(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+JUDGE_GPU_SHARE = 0.3  # of GPU memory for a judge model served beside the policy in one actor
+
+
 class VerifierConfig(BaseModel):
     """The verifier strategies score with (see docs/strategies.md). Part of the run identity when set.
 
     kind: prm | llm_judge | confidence | public_tests | oracle | scripted. `model`: PRM weights (a
-    local directory or hub id); unused by the others (llm_judge uses the policy engine). `options`:
-    kind-specific settings, e.g. {preset: math-shepherd} for prm, {mode: lowest_window} for confidence.
+    local directory or hub id), or the judge model of llm_judge (default: ask the policy engine).
+    `options`: kind-specific settings, e.g. {preset: math-shepherd} for prm, {mode: lowest_window}
+    for confidence, {base_url: http://judge:8000/v1} for an llm_judge served elsewhere.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -89,7 +93,19 @@ class VerifierConfig(BaseModel):
     def _check(self) -> "VerifierConfig":
         if self.kind == "prm" and not self.model:
             raise ValueError("verifier prm needs model: a PRM checkpoint directory or hub id")
+        if self.kind == "llm_judge":
+            url = self.options.get("base_url")
+            if url is not None and not str(url).startswith(("http://", "https://")):
+                raise ValueError(f"llm_judge base_url {url!r} must start with http:// or https://")
+            share = self.options.get("gpu_memory_utilization", JUDGE_GPU_SHARE)
+            if not isinstance(share, (int, float)) or not 0 < share < 1:
+                raise ValueError(f"llm_judge gpu_memory_utilization must lie in (0, 1), got {share!r}")
         return self
+
+    @property
+    def separate_judge(self) -> bool:
+        """An llm_judge with its own model (an engine beside the policy's) or its own server."""
+        return self.kind == "llm_judge" and bool(self.model or self.options.get("base_url"))
 
     def identity(self) -> dict[str, Any]:
         return {"kind": self.kind, "model": self.model, "options": self.options, "oracle": self.kind == "oracle"}

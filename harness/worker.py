@@ -13,12 +13,16 @@ from typing import Any
 
 import ray
 
-from harness.config import EngineConfig
-from harness.engines import make_engine
+from harness.config import JUDGE_GPU_SHARE, EngineConfig, VerifierConfig
+from harness.engines import Engine, make_engine
+from harness.errors import UserError
 from harness.models import parameter_count, resolve_model
 from harness.records import Attempt, Question
 from harness.solve import SuiteView, solve
 from harness.verifiers import make_verifier
+
+
+JUDGE_ENGINE_OPTIONS = ("base_url", "gpu_memory_utilization", "parameters")  # options for the judge's engine
 
 
 class EngineWorker:
@@ -32,6 +36,7 @@ class EngineWorker:
         self.engine = None
         self._starting: asyncio.Future | None = None
         self.verifier = None
+        self.judge: Engine | None = None  # an llm_judge's own engine, when it has its own model or server
         self.context = context or {}  # RunConfig.actor_context()
         self._gold = None
 
@@ -44,7 +49,9 @@ class EngineWorker:
     async def _build(self) -> dict[str, Any]:
         # The embedded model is converted per node, once.
         model = resolve_model(self.model_spec) if self.engine_cfg.kind != "openai" else resolve_model_lazy(self.model_spec)
-        self.engine = make_engine(self.engine_cfg, model, self.seed)
+        vcfg = VerifierConfig(**self.context["verifier"]) if self.context.get("verifier") else None
+        local_judge = vcfg is not None and vcfg.separate_judge and not vcfg.options.get("base_url")
+        self.engine = make_engine(self._policy_cfg(vcfg) if local_judge else self.engine_cfg, model, self.seed)
         if hasattr(self.engine, "check"):
             await self.engine.check()
         info = dict(self.engine.info())
@@ -53,14 +60,39 @@ class EngineWorker:
         info.update({"node_id": ctx.get_node_id(), "accelerator_ids": ctx.get_accelerator_ids().get("GPU", [])})
         info.update({"worker": self.name, "host": socket.gethostname(), "pid": os.getpid(),
                      "model_path": model.path, "policy_params": policy_params})
-        vcfg = self.context.get("verifier")
         if vcfg:
-            gold = self._gold_check() if vcfg["kind"] == "oracle" else None
-            self.verifier = make_verifier(vcfg["kind"], vcfg.get("model"), vcfg.get("options"), self.engine, gold,
-                                          policy_params)
+            gold = self._gold_check() if vcfg.kind == "oracle" else None
+            judge, judge_params, options = self.engine, policy_params, dict(vcfg.options)
+            if vcfg.separate_judge:
+                judge, judge_params = await self._judge_engine(vcfg)
+                self.judge = judge
+                options = {k: v for k, v in options.items() if k not in JUDGE_ENGINE_OPTIONS}
+            self.verifier = make_verifier(vcfg.kind, vcfg.model, options, judge, gold, judge_params)
             info["verifier"] = {**self.verifier.info(), "parameters": self.verifier.parameters,
                                 "oracle": self.verifier.oracle}
         return info
+
+    def _policy_cfg(self, vcfg: VerifierConfig) -> EngineConfig:
+        """The policy's engine settings when a judge model shares its GPU: the judge's memory share comes off."""
+        share = float(vcfg.options.get("gpu_memory_utilization", JUDGE_GPU_SHARE))
+        left = self.engine_cfg.gpu_memory_utilization - share
+        if self.engine_cfg.kind == "vllm" and left < 0.1:
+            raise UserError(f"llm_judge takes {share} of GPU memory, leaving the policy {left:.2f}; lower the judge's "
+                            "gpu_memory_utilization or serve the judge elsewhere (base_url)")
+        return self.engine_cfg.model_copy(update={"gpu_memory_utilization": left})
+
+    async def _judge_engine(self, vcfg: VerifierConfig) -> tuple[Engine, int | None]:
+        """The judge's own engine: an OpenAI-compatible server (`base_url`), or its model beside the policy."""
+        url = vcfg.options.get("base_url")
+        if url:
+            cfg = EngineConfig(kind="openai", base_url=url, served_model=vcfg.model)
+            engine = make_engine(cfg, resolve_model_lazy(vcfg.model or ""), self.seed)
+            await engine.check()  # type: ignore[attr-defined]
+            return engine, vcfg.options.get("parameters")
+        share = float(vcfg.options.get("gpu_memory_utilization", JUDGE_GPU_SHARE))
+        model = resolve_model(vcfg.model or "")
+        cfg = self.engine_cfg.model_copy(update={"gpu_memory_utilization": share})
+        return make_engine(cfg, model, self.seed), parameter_count(model.path)
 
     def _gold_check(self):  # type: ignore[no-untyped-def]
         """Gold answers for oracle bounds only: the suite is loaded here, never handed to strategies."""
@@ -86,8 +118,9 @@ class EngineWorker:
         return await solve(self.engine, self.view, question, strategy, params, self.seed, self.verifier, oracle)
 
     async def stop(self) -> None:
-        if self.engine is not None:
-            await self.engine.close()
+        for engine in (self.engine, self.judge):
+            if engine is not None:
+                await engine.close()
 
 
 def resolve_model_lazy(spec: str):  # type: ignore[no-untyped-def]

@@ -144,3 +144,22 @@ def test_openai_engine_against_real_vllm_server(tmp_path, vllm_server):
     bad = run_cli("run", "--suite", SUITE, "--engine", "openai", "--base-url", base, "--served-model", "nope",
                   "--limit", "1", "--db", str(db), cwd=tmp_path)
     assert bad.returncode == 2 and "does not serve 'nope'" in bad.stderr
+
+
+def test_llm_judge_served_by_a_real_vllm_server(tmp_path, vllm_server):
+    """The judge on its own OpenAI-compatible server (`base_url`): P("Yes") read from the server's real logprobs."""
+    base, name = vllm_server
+    db = tmp_path / "judge.duckdb"
+    proc = run_cli("run", "--suite", SUITE, "--engine", "scripted", "--strategy", "best_of_n", "--n", "3",
+                   "--verifier", "llm_judge", "--verifier-model", name, "--verifier-option", f"base_url={base}",
+                   "--limit", "4", "--db", str(db), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    scores = [s for (s,) in con.execute("SELECT score FROM samples").fetchall()]
+    vtokens, vcalls, manifest = con.execute(
+        "SELECT sum(verifier_tokens), sum(verifier_calls), any_value(manifest) FROM attempts, runs").fetchone()
+    con.close()
+    assert len(scores) == 12 and all(0.0 <= s <= 1.0 for s in scores)
+    assert any(0.0 < s < 1.0 for s in scores), "scores come from top logprobs, not from the sampled text alone"
+    assert vcalls == 12 and vtokens > 12 * 20, "judge prompts are charged as verifier tokens"
+    assert '"engine": "openai"' in manifest

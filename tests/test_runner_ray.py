@@ -113,3 +113,27 @@ def test_verifier_flag_reaches_the_actor_and_is_labelled(tmp_path):
     assert '"oracle": true' in identity
     assert len(metas) == 6 and all('"oracle": true' in m for m in metas)
     assert correct, "best-of-n with the oracle is right exactly when any sample is (pass@n)"
+
+
+def test_llm_judge_with_its_own_model_beside_the_policy(tmp_path):
+    """`--verifier-model` gives llm_judge an engine of its own: its parameter count prices the verifier FLOPs."""
+    from harness.models import parameter_count, resolve_model
+    from harness.verifiers.tiny import make_tiny_prm
+
+    judge = make_tiny_prm(tmp_path / "judge", resolve_model("embedded").path)  # a tiny causal LM
+    db = tmp_path / "j.duckdb"
+    proc = run_cli("run", "--suite", "arith:n=3,seed=4", "--engine", "scripted", "--strategy", "best_of_n", "--n", "2",
+                   "--verifier", "llm_judge", "--verifier-model", str(judge), "--db", str(db), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    manifest, policy_params, verifier_params = con.execute(
+        "SELECT manifest, policy_params, verifier_params FROM runs").fetchone()
+    vtokens, vcalls = con.execute("SELECT sum(verifier_tokens), sum(verifier_calls) FROM attempts").fetchone()
+    con.close()
+    assert '"model": "' + str(judge) in manifest
+    assert verifier_params == parameter_count(str(judge)) and verifier_params < policy_params
+    assert vtokens > 0 and vcalls == 3 * 2, "one judge call per candidate, charged to its attempt"
+
+    bad = run_cli("run", "--suite", "arith:n=3,seed=4", "--engine", "scripted", "--verifier", "llm_judge",
+                  "--verifier-option", "base_url=judge:8000", "--db", str(db), cwd=tmp_path)
+    assert bad.returncode == 2 and "must start with http://" in bad.stderr and "Traceback" not in bad.stderr

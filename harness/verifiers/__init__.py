@@ -15,7 +15,8 @@ KINDS = ("prm", "llm_judge", "confidence", "public_tests", "oracle", "scripted")
 def make_verifier(kind: str, model: str | None = None, options: dict[str, Any] | None = None,
                   engine: Engine | None = None, gold_check: GoldCheck | None = None,
                   policy_params: int | None = None) -> Verifier:
-    """`engine` serves `llm_judge`; `gold_check` is passed for `oracle` only (it reads gold)."""
+    """`engine` serves `llm_judge` (the policy's, or the judge model's own, with its parameter count in
+    `policy_params`); `gold_check` is passed for `oracle` only (it reads gold)."""
     options = dict(options or {})
     try:
         if kind == "confidence":
@@ -27,7 +28,7 @@ def make_verifier(kind: str, model: str | None = None, options: dict[str, Any] |
 
             if engine is None:
                 raise UserError("verifier llm_judge needs an engine to ask")
-            return LLMJudge(engine, parameters=policy_params, **options)
+            return LLMJudge(engine, parameters=policy_params, model=model, **options)
         if kind == "prm":
             from harness.verifiers.prm import PRMSettings, TransformersPRM  # noqa: PLC0415
 

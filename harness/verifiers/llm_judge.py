@@ -3,8 +3,10 @@
 The judge is asked whether a solution (or a partial solution, in step search) is correct so far
 and answers one token; the score is the probability mass on "Yes" over "Yes" + "No" among the
 top logprobs, the generative-verifier reading of Zhang et al. 2024 ("Generative Verifiers").
-It runs on an engine (by default the policy's own), so its requests are batched with the
-policy's by the engine; its prompt and generated tokens are charged as verifier tokens.
+It runs on an engine: by default the policy's own, so its requests are batched with the policy's;
+with `model` set, on that model's own engine beside the policy (same kind, a share of the GPU);
+with `base_url`, on an OpenAI-compatible server. Its prompt and generated tokens are charged as
+verifier tokens, and its FLOPs use the judge's parameter count.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ class LLMJudge:
     needs_logprobs = False
 
     def __init__(self, engine: Engine, template: str = TEMPLATE, top_logprobs: int = 20,
-                 parameters: int | None = None) -> None:
+                 parameters: int | None = None, model: str | None = None) -> None:
         self.engine = engine
+        self.model = model  # None: the policy model answers as judge
         self.template = template
         self.top_logprobs = top_logprobs
         self.parameters = parameters
@@ -60,7 +63,8 @@ class LLMJudge:
         return ScoreResult([[s] for s, _ in outs], tokens=sum(t for _, t in outs), calls=len(candidates))
 
     def info(self) -> dict[str, Any]:
-        return {"kind": "llm_judge", "parameters": self.parameters, "engine": self.engine.name}
+        return {"kind": "llm_judge", "parameters": self.parameters, "engine": self.engine.name,
+                "model": self.model or "policy"}
 
     async def close(self) -> None:
         return None
