@@ -28,10 +28,14 @@ sys.path.insert(0, str(REPO))
 
 def raw_vllm(model_path: str, prompts: list[list[int]], n: int, temperature: float, max_tokens: int,
              max_model_len: int) -> tuple[int, float]:
+    from harness.engines.vllm_engine import cpu_thread_binding  # noqa: PLC0415
+
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
+    os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_thread_binding())
     from vllm import LLM, SamplingParams  # noqa: PLC0415
 
-    # The same engine settings as the harness's vLLM engine on CPU (32-token KV blocks, prefix caching).
+    # The same engine settings as the harness's vLLM engine on CPU (32-token KV blocks, prefix caching,
+    # the model's threads on every CPU).
     llm = LLM(model=model_path, dtype="float32", enforce_eager=True, max_model_len=max_model_len, seed=0,
               enable_prefix_caching=True, block_size=32)
     params = SamplingParams(n=n, temperature=temperature, max_tokens=max_tokens)

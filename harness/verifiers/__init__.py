@@ -30,11 +30,12 @@ def make_verifier(kind: str, model: str | None = None, options: dict[str, Any] |
                 raise UserError("verifier llm_judge needs an engine to ask")
             return LLMJudge(engine, parameters=policy_params, model=model, **options)
         if kind == "prm":
-            from harness.verifiers.prm import PRMSettings, TransformersPRM  # noqa: PLC0415
+            from harness.verifiers.prm import PRMSettings, TransformersPRM, VLLMPRM  # noqa: PLC0415
 
             if not model:
                 raise UserError("verifier prm needs model: a PRM checkpoint directory or hub id")
-            return TransformersPRM(PRMSettings.from_options(model, options))
+            settings = PRMSettings.from_options(model, options)
+            return VLLMPRM(settings) if settings.backend == "vllm" else TransformersPRM(settings)
         if kind == "public_tests":
             from harness.verifiers.public_tests import PublicTestsVerifier  # noqa: PLC0415
 

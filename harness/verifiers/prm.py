@@ -6,27 +6,45 @@ Two families are supported, chosen by `style` (or a `preset`):
 - `classifier` (Qwen2.5-Math-PRM, Zhang et al. 2025): a token-classification head; steps are
   separated by `<extra_0>` and the score is the positive-class probability at each separator.
 
-Served by transformers in a worker thread behind a `MicroBatcher`, so the step scores of all
-problems in flight go through one padded forward pass. (vLLM's pooling/reward runner is the
-faster route on GPUs; it can sit behind the same `score` interface when PRMs get their own
-actors.) Point `model` at a local directory or hub id, e.g. `peiyi9979/math-shepherd-mistral-7b-prm`
-with `preset: math-shepherd`, or `Qwen/Qwen2.5-Math-PRM-7B` with `preset: qwen2.5-math-prm`.
+Two backends, chosen by `backend`, build the same input ids (one `StepEncoder`) and read the same
+positions, so they give the same scores:
+- `transformers` (default): a forward pass in a worker thread behind a `MicroBatcher`, so the step
+  scores of all problems in flight go through one padded forward pass. Runs anywhere, slowly.
+- `vllm`: vLLM's pooling runner in-process (`AsyncLLM`, task `token_classify`, raw logits of every
+  token), continuously batching every request in flight; the faster route on GPUs. A `token`-style
+  PRM is served as vLLM's online "ForCausalLM -> classifier" conversion whose two-row head is the LM
+  head's rows of the good and bad tokens, so only those two logits leave the engine. It needs vLLM
+  (`pip install thinkbench[gpu]`, or the CPU build), its own share of the GPU
+  (`gpu_memory_utilization`, default 0.3, beside the policy engine), and `max_length` bounds vLLM's
+  `max_model_len`. On CPU it runs in float32, eager, with `cpu_kv_cache_gib` of KV cache.
+
+Point `model` at a local directory or hub id, e.g. `peiyi9979/math-shepherd-mistral-7b-prm` with
+`preset: math-shepherd`, or `Qwen/Qwen2.5-Math-PRM-7B` with `preset: qwen2.5-math-prm` (add
+`backend: vllm, dtype: bfloat16` on a GPU).
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import os
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
+from harness.errors import UserError
 from harness.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
 from harness.verifiers.batching import MicroBatcher
+
+if TYPE_CHECKING:
+    import torch
 
 PRESETS: dict[str, dict[str, Any]] = {
     "math-shepherd": {"style": "token", "step_tag": "ки", "good_token": "+", "bad_token": "-", "template": "plain"},
     "qwen2.5-math-prm": {"style": "classifier", "step_tag": "<extra_0>", "template": "chat", "trust_remote_code": True,
                          "system": "Please reason step by step, and put your final answer within \\boxed{}."},
 }
+BACKENDS = ("transformers", "vllm")
 
 
 @dataclass(frozen=True)
@@ -39,11 +57,14 @@ class PRMSettings:
     template: Literal["plain", "chat"] = "plain"  # plain: "question\n" then steps; chat: the model's chat template
     system: str | None = None
     trust_remote_code: bool = False
-    device: str = "cpu"
+    backend: Literal["transformers", "vllm"] = "transformers"
+    device: str = "cpu"  # transformers only; vLLM uses its platform's device
     dtype: str = "float32"
-    max_batch: int = 32
-    max_wait_ms: float = 5.0
-    max_length: int = 4096
+    max_batch: int = 32  # transformers only: the micro-batcher's batch
+    max_wait_ms: float = 5.0  # transformers only
+    max_length: int = 4096  # input tokens kept per candidate; also vLLM's max_model_len
+    gpu_memory_utilization: float = 0.3  # vLLM only: the PRM's share of the GPU, beside the policy engine's
+    cpu_kv_cache_gib: int = 1  # vLLM on CPU only (VLLM_CPU_KVCACHE_SPACE)
 
     @classmethod
     def from_options(cls, model: str, options: dict[str, Any]) -> "PRMSettings":
@@ -51,39 +72,30 @@ class PRMSettings:
         preset = options.pop("preset", None)
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"unknown PRM preset {preset!r}; choose one of {', '.join(PRESETS)}")
-        return cls(model=model, **{**(PRESETS[preset] if preset else {}), **options})
+        s = cls(model=model, **{**(PRESETS[preset] if preset else {}), **options})
+        if s.backend not in BACKENDS:
+            raise ValueError(f"unknown PRM backend {s.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if s.style not in ("token", "classifier"):
+            raise ValueError(f"unknown PRM style {s.style!r}; choose token or classifier")
+        return s
 
 
-class TransformersPRM:
-    name = "prm"
-    oracle = False
-    needs_logprobs = False
+class StepEncoder:
+    """Question + tagged steps as token ids, and where each step's tag sits: shared by both backends,
+    so they score the very same tokens at the very same positions."""
 
     def __init__(self, settings: PRMSettings) -> None:
-        import torch  # noqa: PLC0415
-        from transformers import AutoModel, AutoModelForCausalLM, AutoModelForTokenClassification, AutoTokenizer  # noqa: PLC0415
+        from transformers import AutoTokenizer  # noqa: PLC0415
 
         self.s = settings
         self.tok = AutoTokenizer.from_pretrained(settings.model, trust_remote_code=settings.trust_remote_code)
-        dtype = getattr(torch, settings.dtype)
-        kw = {"dtype": dtype, "trust_remote_code": settings.trust_remote_code}
-        if settings.style == "token":
-            model = AutoModelForCausalLM.from_pretrained(settings.model, **kw)
-        elif settings.trust_remote_code:  # Qwen2.5-Math-PRM ships its own model class
-            model = AutoModel.from_pretrained(settings.model, **kw)
-        else:
-            model = AutoModelForTokenClassification.from_pretrained(settings.model, **kw)
-        self.model = model.to(settings.device).eval()
-        self.parameters: int | None = sum(p.numel() for p in self.model.parameters())
-        self.tag_ids = self.tok.encode(settings.step_tag, add_special_tokens=False)
+        self.tag_ids: list[int] = self.tok.encode(settings.step_tag, add_special_tokens=False)
         if not self.tag_ids:
             raise ValueError(f"step tag {settings.step_tag!r} encodes to no tokens")
+        self.good_id = self.bad_id = -1
         if settings.style == "token":
             self.good_id = self.tok.encode(settings.good_token, add_special_tokens=False)[-1]
             self.bad_id = self.tok.encode(settings.bad_token, add_special_tokens=False)[-1]
-        self.pad_id = self.tok.pad_token_id if self.tok.pad_token_id is not None else (self.tok.eos_token_id or 0)
-        self.batcher: MicroBatcher[tuple[str, tuple[str, ...]], tuple[list[float], int]] = MicroBatcher(
-            self._forward, settings.max_batch, settings.max_wait_ms / 1000)
 
     def encode(self, problem: str, steps: Sequence[str]) -> tuple[list[int], list[int]]:
         """Token ids of question + tagged steps, and the position of each step's tag (its last token)."""
@@ -104,6 +116,56 @@ class TransformersPRM:
             positions = [max(0, p - cut) for p in positions]
         return ids, positions
 
+
+def step_probs(logits_at_tags: "torch.Tensor", pair: Sequence[int] | None) -> list[float]:
+    """Step scores from the logits at the tags: softmax over the (good, bad) columns `pair` for
+    `token` style, else the positive (second) class of a classifier head."""
+    if pair is not None:
+        return [float(p) for p in logits_at_tags[:, list(pair)].float().softmax(-1)[:, 0]]
+    return [float(p) for p in logits_at_tags.float().softmax(-1)[:, 1]]
+
+
+def hf_class(settings: PRMSettings) -> Any:
+    """The transformers auto class a PRM of this style loads with."""
+    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForTokenClassification  # noqa: PLC0415
+
+    if settings.style == "token":
+        return AutoModelForCausalLM
+    return AutoModel if settings.trust_remote_code else AutoModelForTokenClassification  # Qwen2.5-Math-PRM: own class
+
+
+def count_parameters(settings: PRMSettings) -> int:
+    """Parameters of the PRM as transformers builds it, on the meta device (no weights read), for FLOPs."""
+    import torch  # noqa: PLC0415
+    from transformers import AutoConfig  # noqa: PLC0415
+
+    config = AutoConfig.from_pretrained(settings.model, trust_remote_code=settings.trust_remote_code)
+    with torch.device("meta"):
+        model = hf_class(settings).from_config(config, trust_remote_code=settings.trust_remote_code)
+    return sum(p.numel() for p in model.parameters())
+
+
+class TransformersPRM:
+    name = "prm"
+    oracle = False
+    needs_logprobs = False
+
+    def __init__(self, settings: PRMSettings) -> None:
+        import torch  # noqa: PLC0415
+
+        self.s = settings
+        self.encoder = StepEncoder(settings)
+        self.tok = self.encoder.tok
+        self.encode = self.encoder.encode
+        model = hf_class(settings).from_pretrained(settings.model, dtype=getattr(torch, settings.dtype),
+                                                   trust_remote_code=settings.trust_remote_code)
+        self.model = model.to(settings.device).eval()
+        self.parameters: int | None = sum(p.numel() for p in self.model.parameters())
+        self.pair = (self.encoder.good_id, self.encoder.bad_id) if settings.style == "token" else None
+        self.pad_id = self.tok.pad_token_id if self.tok.pad_token_id is not None else (self.tok.eos_token_id or 0)
+        self.batcher: MicroBatcher[tuple[str, tuple[str, ...]], tuple[list[float], int]] = MicroBatcher(
+            self._forward, settings.max_batch, settings.max_wait_ms / 1000)
+
     def _forward(self, items: list[tuple[str, tuple[str, ...]]]) -> list[tuple[list[float], int]]:
         """Step scores and input token count of each (problem, steps) item, in one padded forward pass."""
         import torch  # noqa: PLC0415
@@ -118,15 +180,7 @@ class TransformersPRM:
         with torch.no_grad():
             out = self.model(input_ids=input_ids.to(self.s.device), attention_mask=mask.to(self.s.device))
         logits = (out.logits if hasattr(out, "logits") else out[0]).float().cpu()
-        scores = []
-        for i, (_, positions) in enumerate(encoded):
-            at = logits[i, positions]
-            if self.s.style == "token":
-                probs = at[:, [self.good_id, self.bad_id]].softmax(-1)[:, 0]
-            else:
-                probs = at.softmax(-1)[:, 1]
-            scores.append(([float(p) for p in probs], len(encoded[i][0])))
-        return scores
+        return [(step_probs(logits[i, positions], self.pair), len(ids)) for i, (ids, positions) in enumerate(encoded)]
 
     async def score(self, question: Question, problem: str, candidates: Sequence[Candidate]) -> ScoreResult:
         items = [(problem, tuple(c.step_list())) for c in candidates]
@@ -134,7 +188,86 @@ class TransformersPRM:
         return ScoreResult([s for s, _ in outs], tokens=sum(n for _, n in outs), calls=1)
 
     def info(self) -> dict[str, Any]:
-        return {"kind": "prm", "model": self.s.model, "style": self.s.style, "parameters": self.parameters}
+        return {"kind": "prm", "model": self.s.model, "style": self.s.style, "backend": "transformers",
+                "parameters": self.parameters}
 
     async def close(self) -> None:
         return None
+
+
+class VLLMPRM:
+    """The same PRM on vLLM's pooling runner: every candidate is one `token_classify` request with the
+    raw (pre-activation) logits of every token, and vLLM's scheduler batches all requests in flight."""
+
+    name = "prm"
+    oracle = False
+    needs_logprobs = False
+
+    def __init__(self, settings: PRMSettings) -> None:
+        from harness.engines.vllm_engine import _on_cpu, cpu_thread_binding  # noqa: PLC0415
+
+        self.s = settings
+        self.encoder = StepEncoder(settings)
+        self.tok = self.encoder.tok
+        self.encode = self.encoder.encode
+        self._ids = itertools.count()
+        self.cpu = _on_cpu()
+        if self.cpu:  # the CPU backend sizes its KV cache from this; unset, start-up fails
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(settings.cpu_kv_cache_gib))
+            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_thread_binding())
+        try:
+            from vllm import AsyncEngineArgs  # noqa: PLC0415
+            from vllm.config import PoolerConfig  # noqa: PLC0415
+            from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415
+        except ImportError:
+            raise UserError("prm backend vllm needs vLLM: `pip install thinkbench[gpu]` (GPU) or `make` (CPU build)") from None
+        overrides: dict[str, Any] = {}
+        if settings.style == "token":  # the LM head's good/bad rows become a two-class head: [good, bad] logits
+            good, bad = self.tok.convert_ids_to_tokens([self.encoder.good_id, self.encoder.bad_id])
+            overrides = {"classifier_from_token": [good, bad], "method": "no_post_processing"}
+        args = AsyncEngineArgs(
+            model=settings.model,
+            runner="pooling",
+            convert="classify" if settings.style == "token" else "auto",
+            hf_overrides=overrides,
+            pooler_config=PoolerConfig(tok_pooling_type="ALL", use_activation=False),
+            trust_remote_code=settings.trust_remote_code,
+            dtype="float32" if self.cpu else settings.dtype,
+            enforce_eager=self.cpu,
+            max_model_len=settings.max_length,
+            gpu_memory_utilization=settings.gpu_memory_utilization,
+            enable_prefix_caching=False,  # token-level pooling never reads the prefix cache
+            disable_log_stats=True,
+            **({"block_size": 32} if self.cpu else {}),
+        )
+        try:
+            self._llm = AsyncLLM.from_engine_args(args)
+        except Exception as e:
+            raise UserError(f"vLLM could not load PRM {settings.model!r}: {str(e).splitlines()[0][:200]}") from None
+        self.parameters: int | None = count_parameters(settings)
+        self.pair = (0, 1) if settings.style == "token" else None
+
+    async def _one(self, problem: str, steps: Sequence[str]) -> tuple[list[float], int]:
+        from vllm import PoolingParams  # noqa: PLC0415
+
+        ids, positions = self.encode(problem, steps)
+        params = PoolingParams(task="token_classify", use_activation=False)
+        final = None
+        async for out in self._llm.encode({"prompt_token_ids": ids}, params, request_id=f"prm-{next(self._ids)}"):
+            final = out
+        assert final is not None
+        return step_probs(final.outputs.data[positions], self.pair), len(ids)
+
+    async def score(self, question: Question, problem: str, candidates: Sequence[Candidate]) -> ScoreResult:
+        outs = await asyncio.gather(*(self._one(problem, c.step_list()) for c in candidates))
+        return ScoreResult([s for s, _ in outs], tokens=sum(n for _, n in outs), calls=1)
+
+    def info(self) -> dict[str, Any]:
+        import vllm  # noqa: PLC0415
+
+        return {"kind": "prm", "model": self.s.model, "style": self.s.style, "backend": "vllm",
+                "engine_version": vllm.__version__, "device": "cpu" if self.cpu else "cuda",
+                "parameters": self.parameters}
+
+    async def close(self) -> None:
+        self._llm.shutdown()
