@@ -27,3 +27,16 @@ def data_dir() -> Path:
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "THINKBENCH_DATA_DIR": str(DATA), **(env or {})}
     return subprocess.run([THINKBENCH, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
+
+
+def run_in_fresh_interpreter(test_file: str, timeout: float = 900) -> None:
+    """Run a test file's inner body (env THINKBENCH_E2E_INNER=1) in its own pytest process.
+
+    vLLM's CPU worker scans every loaded module for kernels to rebind and trips over llvmlite's
+    objects, which other test modules load (numba, for the leaderboard); `thinkbench run` builds
+    its engines in fresh Ray actors, so tests that build one in-process do it in a fresh interpreter.
+    """
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file],
+                          env={**os.environ, "THINKBENCH_E2E_INNER": "1"}, capture_output=True, text=True,
+                          timeout=timeout, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]

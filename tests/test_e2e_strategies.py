@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,6 +20,7 @@ from harness.solve import SuiteView, solve
 from harness.verifiers import make_verifier
 from harness.verifiers.tiny import make_tiny_prm
 from suites import load_suite
+from tests.conftest import run_in_fresh_interpreter
 
 pytestmark = pytest.mark.e2e
 
@@ -131,8 +129,4 @@ if os.environ.get("THINKBENCH_E2E_INNER") == "1":
     test_every_strategy_runs_on_vllm_and_accounts_exactly = every_strategy_runs_on_vllm_and_accounts_exactly
 else:
     def test_every_strategy_runs_on_vllm_and_accounts_exactly_in_a_fresh_interpreter():
-        proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-            env={**os.environ, "THINKBENCH_E2E_INNER": "1"}, capture_output=True, text=True, timeout=900,
-            cwd=Path(__file__).resolve().parents[1])
-        assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]
+        run_in_fresh_interpreter(__file__, timeout=900)

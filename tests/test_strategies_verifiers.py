@@ -103,6 +103,13 @@ def test_prm_presets_and_config_errors(tiny_prms):
     assert PRMSettings.from_options("x", {"preset": "math-shepherd", "step_tag": "<s>"}).step_tag == "<s>"
     with pytest.raises(ValueError, match="preset"):
         PRMSettings.from_options("x", {"preset": "nope"})
+    assert PRMSettings.from_options("x", {"preset": "qwen2.5-math-prm", "backend": "vllm"}).backend == "vllm"
+    with pytest.raises(ValueError, match="unknown PRM backend 'sglang'; choose one of transformers, vllm"):
+        PRMSettings.from_options("x", {"backend": "sglang"})
+    with pytest.raises(ValueError, match="unknown PRM style"):
+        PRMSettings.from_options("x", {"style": "outcome"})
+    with pytest.raises(UserError, match="verifier prm: bad option"):
+        make_verifier("prm", "x", {"backend": "vllm", "gpu_mem": 0.5})
     with pytest.raises(UserError, match="needs model"):
         make_verifier("prm")
     chat = make_verifier("prm", tiny_prms["token"], {"template": "chat", "system": "Be careful."})

@@ -6,8 +6,8 @@ Two families are supported, chosen by `style` (or a `preset`):
 - `classifier` (Qwen2.5-Math-PRM, Zhang et al. 2025): a token-classification head; steps are
   separated by `<extra_0>` and the score is the positive-class probability at each separator.
 
-Two backends, chosen by `backend`, build the same input ids (one `StepEncoder`) and read the same
-positions, so they give the same scores:
+Two backends, chosen by `options: {backend: transformers | vllm}`, build the same input ids (one
+`StepEncoder`) and read the same positions, so they give the same scores:
 - `transformers` (default): a forward pass in a worker thread behind a `MicroBatcher`, so the step
   scores of all problems in flight go through one padded forward pass. Runs anywhere, slowly.
 - `vllm`: vLLM's pooling runner in-process (`AsyncLLM`, task `token_classify`, raw logits of every
@@ -19,8 +19,8 @@ positions, so they give the same scores:
   `max_model_len`. On CPU it runs in float32, eager, with `cpu_kv_cache_gib` of KV cache.
 
 Point `model` at a local directory or hub id, e.g. `peiyi9979/math-shepherd-mistral-7b-prm` with
-`preset: math-shepherd`, or `Qwen/Qwen2.5-Math-PRM-7B` with `preset: qwen2.5-math-prm` (add
-`backend: vllm, dtype: bfloat16` on a GPU).
+`preset: math-shepherd`, or `Qwen/Qwen2.5-Math-PRM-7B` with `preset: qwen2.5-math-prm` (on a GPU:
+`options: {preset: qwen2.5-math-prm, backend: vllm, dtype: bfloat16}`).
 """
 
 from __future__ import annotations
@@ -145,18 +145,25 @@ def count_parameters(settings: PRMSettings) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-class TransformersPRM:
+class _PRM:
+    """What both backends share: the verifier's labels and the one encoding of question + tagged steps."""
+
     name = "prm"
     oracle = False
     needs_logprobs = False
 
     def __init__(self, settings: PRMSettings) -> None:
-        import torch  # noqa: PLC0415
-
         self.s = settings
         self.encoder = StepEncoder(settings)
         self.tok = self.encoder.tok
         self.encode = self.encoder.encode
+
+
+class TransformersPRM(_PRM):
+    def __init__(self, settings: PRMSettings) -> None:
+        import torch  # noqa: PLC0415
+
+        super().__init__(settings)
         model = hf_class(settings).from_pretrained(settings.model, dtype=getattr(torch, settings.dtype),
                                                    trust_remote_code=settings.trust_remote_code)
         self.model = model.to(settings.device).eval()
@@ -195,21 +202,14 @@ class TransformersPRM:
         return None
 
 
-class VLLMPRM:
+class VLLMPRM(_PRM):
     """The same PRM on vLLM's pooling runner: every candidate is one `token_classify` request with the
     raw (pre-activation) logits of every token, and vLLM's scheduler batches all requests in flight."""
-
-    name = "prm"
-    oracle = False
-    needs_logprobs = False
 
     def __init__(self, settings: PRMSettings) -> None:
         from harness.engines.vllm_engine import _on_cpu, cpu_thread_binding  # noqa: PLC0415
 
-        self.s = settings
-        self.encoder = StepEncoder(settings)
-        self.tok = self.encoder.tok
-        self.encode = self.encoder.encode
+        super().__init__(settings)
         self._ids = itertools.count()
         self.cpu = _on_cpu()
         if self.cpu:  # the CPU backend sizes its KV cache from this; unset, start-up fails
@@ -220,7 +220,8 @@ class VLLMPRM:
             from vllm.config import PoolerConfig  # noqa: PLC0415
             from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415
         except ImportError:
-            raise UserError("prm backend vllm needs vLLM: `pip install thinkbench[gpu]` (GPU) or `make` (CPU build)") from None
+            need = "prm backend vllm needs vLLM: `pip install thinkbench[gpu]` (GPU) or `make` (CPU build)"
+            raise UserError(need) from None
         overrides: dict[str, Any] = {}
         if settings.style == "token":  # the LM head's good/bad rows become a two-class head: [good, bad] logits
             good, bad = self.tok.convert_ids_to_tokens([self.encoder.good_id, self.encoder.bad_id])
@@ -245,7 +246,7 @@ class VLLMPRM:
         except Exception as e:
             raise UserError(f"vLLM could not load PRM {settings.model!r}: {str(e).splitlines()[0][:200]}") from None
         self.parameters: int | None = count_parameters(settings)
-        self.pair = (0, 1) if settings.style == "token" else None
+        self.pair = (0, 1) if settings.style == "token" else None  # the converted head's [good, bad] columns
 
     async def _one(self, problem: str, steps: Sequence[str]) -> tuple[list[float], int]:
         from vllm import PoolingParams  # noqa: PLC0415
