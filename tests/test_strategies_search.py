@@ -263,3 +263,14 @@ def test_bad_search_shapes_are_user_errors():
         make_params("beam_search", {"n": 6, "beam_width": 4})
     with pytest.raises(UserError, match="lookahead"):
         make_params("lookahead", {"lookahead": 0})
+
+
+def test_cpu_thread_binding_takes_every_cpu_only_on_small_machines(monkeypatch):
+    from harness.engines import vllm_engine
+
+    monkeypatch.setattr(vllm_engine.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert vllm_engine.cpu_thread_binding() == "0,1" and vllm_engine.cpu_thread_binding(2) == "0|1"
+    monkeypatch.setattr(vllm_engine.os, "sched_getaffinity", lambda pid: set(range(4)))
+    assert vllm_engine.cpu_thread_binding(2) == "0,1|2,3"
+    monkeypatch.setattr(vllm_engine.os, "sched_getaffinity", lambda pid: set(range(32)))
+    assert vllm_engine.cpu_thread_binding() == "auto", "a big machine keeps vLLM's core for its scheduler"
