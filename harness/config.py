@@ -103,6 +103,11 @@ class VerifierConfig(BaseModel):
         return self
 
     @property
+    def judge_gpu_share(self) -> float:
+        """The GPU memory a judge model takes beside the policy in one actor."""
+        return float(self.options.get("gpu_memory_utilization", JUDGE_GPU_SHARE))
+
+    @property
     def separate_judge(self) -> bool:
         """An llm_judge with its own model (an engine beside the policy's) or its own server."""
         return self.kind == "llm_judge" and bool(self.model or self.options.get("base_url"))

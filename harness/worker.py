@@ -13,7 +13,7 @@ from typing import Any
 
 import ray
 
-from harness.config import JUDGE_GPU_SHARE, EngineConfig, VerifierConfig
+from harness.config import EngineConfig, VerifierConfig
 from harness.engines import Engine, make_engine
 from harness.errors import UserError
 from harness.models import parameter_count, resolve_model
@@ -74,7 +74,7 @@ class EngineWorker:
 
     def _policy_cfg(self, vcfg: VerifierConfig) -> EngineConfig:
         """The policy's engine settings when a judge model shares its GPU: the judge's memory share comes off."""
-        share = float(vcfg.options.get("gpu_memory_utilization", JUDGE_GPU_SHARE))
+        share = vcfg.judge_gpu_share
         left = self.engine_cfg.gpu_memory_utilization - share
         if self.engine_cfg.kind == "vllm" and left < 0.1:
             raise UserError(f"llm_judge takes {share} of GPU memory, leaving the policy {left:.2f}; lower the judge's "
@@ -89,9 +89,8 @@ class EngineWorker:
             engine = make_engine(cfg, resolve_model_lazy(vcfg.model or ""), self.seed)
             await engine.check()  # type: ignore[attr-defined]
             return engine, vcfg.options.get("parameters")
-        share = float(vcfg.options.get("gpu_memory_utilization", JUDGE_GPU_SHARE))
         model = resolve_model(vcfg.model or "")
-        cfg = self.engine_cfg.model_copy(update={"gpu_memory_utilization": share})
+        cfg = self.engine_cfg.model_copy(update={"gpu_memory_utilization": vcfg.judge_gpu_share})
         return make_engine(cfg, model, self.seed), parameter_count(model.path)
 
     def _gold_check(self):  # type: ignore[no-untyped-def]

@@ -60,6 +60,12 @@ class Completion:
     token_ids: tuple[int, ...] | None = None  # as generated, stop token included; None if the engine does not say
 
 
+def ended_turn(finish_reason: str | None, stop_reason: int | str | None) -> bool:
+    """vLLM's `stop_reason` (in-process and from its server) is the stop string that matched, a stop
+    token id, or None for end-of-sequence: only a stop string leaves the turn open."""
+    return finish_reason == "stop" and not isinstance(stop_reason, str)
+
+
 @dataclass
 class GenerateResult:
     """One engine call: n completions of one prompt, with what the engine reported it spent."""

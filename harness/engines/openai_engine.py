@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams
+from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
 from harness.errors import UserError
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
@@ -113,9 +113,8 @@ class OpenAIEngine:
                 lps = [t["logprob"] for t in content]
                 if params.logprobs:
                     tops = [{a["token"]: a["logprob"] for a in t.get("top_logprobs") or []} for t in content]
-            # vLLM's server adds `stop_reason` (None: end of sequence; a string: the stop string matched).
-            ended = (c.get("finish_reason") == "stop" and not isinstance(c["stop_reason"], str)
-                     if "stop_reason" in c else None)
+            # vLLM's server adds `stop_reason`; other servers leave the end of the turn unknown.
+            ended = ended_turn(c.get("finish_reason"), c["stop_reason"]) if "stop_reason" in c else None
             completions.append(Completion(text, c.get("finish_reason"), g, lps, tops, reasoning_tokens=r,
                                           ended_turn=ended))
         return GenerateResult(

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams
+from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
 from harness.errors import UserError
 
 
@@ -45,11 +45,6 @@ def _on_cpu() -> bool:
         return True
 
 
-def ended_turn(finish_reason: str | None, stop_reason: int | str | None) -> bool:
-    """vLLM's `stop_reason` is the stop string that matched, a stop token id, or None for end-of-sequence."""
-    return finish_reason == "stop" and not isinstance(stop_reason, str)
-
-
 SMALL_CPU = 4  # at most this many CPUs: the model's threads take them all
 
 
@@ -70,17 +65,23 @@ def cpu_thread_binding(ranks: int = 1) -> str:
     return "|".join(",".join(str(c) for c in cpus[r * per: (r + 1) * per] or cpus[-1:]) for r in range(ranks))
 
 
+def prepare_cpu(kv_cache_gib: int, ranks: int = 1) -> bool:
+    """Whether vLLM runs on CPU here; if so, the environment its CPU backend reads at start-up
+    (KV cache size: unset, start-up fails; thread binding), unless the user set it already."""
+    if not _on_cpu():
+        return False
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(kv_cache_gib))
+    os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_thread_binding(ranks))
+    return True
+
+
 class VLLMEngine:
     name = "vllm"
 
     def __init__(self, settings: VLLMSettings) -> None:
         self.settings = settings
         self._ids = itertools.count()
-        self.cpu = _on_cpu()
-        if self.cpu:
-            # The CPU backend sizes its KV cache from this; unset, start-up fails.
-            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(settings.cpu_kv_cache_gib))
-            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_thread_binding(settings.tensor_parallel_size))
+        self.cpu = prepare_cpu(settings.cpu_kv_cache_gib, settings.tensor_parallel_size)
         try:
             from vllm import AsyncEngineArgs  # noqa: PLC0415
             from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415

@@ -91,30 +91,27 @@ async def expand(ctx: StrategyContext, p: StepSearchParams, beam: Beam, k: int,
                               logprobs=0 if ctx.needs_logprobs else None,
                               temperature=p.temperature if temperature is None else temperature)
         result = await ctx.generate(ctx.prompt(base.prefix(d), base.ids), sampling, keep=False)
-        blank = [c for c in result.completions
-                 if not c.text.strip() and c.ended_turn is False and c.finish_reason != "length" and run < BLANK_RUN]
+        blank: list[Completion] = []  # stopped at the delimiter before writing anything: the step has not begun
         for c in result.completions:
             tokens = base.tokens + c.generated_tokens
-            if any(c is b for b in blank):
-                continue
-            if not c.text.strip():  # the turn ended after the last step: the parent, finished, keeps its score
-                if not ended:
+            if not c.text.strip():
+                if c.ended_turn is False and c.finish_reason != "length" and run < BLANK_RUN and tokens < p.max_tokens:
+                    blank.append(c)
+                elif not ended:  # the turn ended after the last step: the parent, finished, keeps its score
                     out.append(Beam(beam.steps, beam.logprobs, tokens, True, c.finish_reason, beam.score, beam.tree,
                                     scored=bool(beam.steps)))
-                ended = True
+                    ended = True
                 continue
             finished = (c.ended_turn is True or c.finish_reason == "length" or tokens >= p.max_tokens
                         or bool(p.final_marker and p.final_marker in c.text))
             out.append(Beam([*base.steps, c.text], base.logprobs + list(c.token_logprobs or []), tokens, finished,
                             c.finish_reason, tree=beam.tree, ids=_extend(base.ids, c, p)))
         if not blank:
-            return out
+            break
         spent = max(c.generated_tokens for c in blank)
         base = Beam([*base.steps, ""], base.logprobs, base.tokens + spent, tree=beam.tree,
                     ids=_extend(base.ids, blank[0], p))
         k = len(blank)
-        if base.tokens >= p.max_tokens:
-            break
     return out
 
 

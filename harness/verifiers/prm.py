@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Sequence
 
@@ -207,14 +206,11 @@ class VLLMPRM(_PRM):
     raw (pre-activation) logits of every token, and vLLM's scheduler batches all requests in flight."""
 
     def __init__(self, settings: PRMSettings) -> None:
-        from harness.engines.vllm_engine import _on_cpu, cpu_thread_binding  # noqa: PLC0415
+        from harness.engines.vllm_engine import prepare_cpu  # noqa: PLC0415
 
         super().__init__(settings)
         self._ids = itertools.count()
-        self.cpu = _on_cpu()
-        if self.cpu:  # the CPU backend sizes its KV cache from this; unset, start-up fails
-            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(settings.cpu_kv_cache_gib))
-            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_thread_binding())
+        self.cpu = prepare_cpu(settings.cpu_kv_cache_gib)
         try:
             from vllm import AsyncEngineArgs  # noqa: PLC0415
             from vllm.config import PoolerConfig  # noqa: PLC0415
