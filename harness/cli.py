@@ -19,10 +19,10 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message}; see `{self.prog} --help`")
 
 
-def _param(text: str) -> tuple[str, Any]:
+def _param(text: str, flag: str = "--param") -> tuple[str, Any]:
     key, eq, value = text.partition("=")
     if not eq:
-        raise UserError(f"--param {text!r} must be key=value")
+        raise UserError(f"{flag} {text!r} must be key=value")
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError:
@@ -107,7 +107,7 @@ def _overrides(a: argparse.Namespace) -> dict[str, Any]:
     }
     for key, value in map(_param, a.param):
         o[f"strategy.params.{key}"] = value
-    for key, value in map(_param, a.verifier_option):
+    for key, value in (_param(t, "--verifier-option") for t in a.verifier_option):
         o[f"verifier.options.{key}"] = value
     return o
 
