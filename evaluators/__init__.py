@@ -1,5 +1,5 @@
 """Graders: decide whether a final answer is correct against gold. Never called by strategies."""
 
-from evaluators.grade import Grade, GradeStatus
+from core.grade import Grade, GradeStatus
 
 __all__ = ["Grade", "GradeStatus"]

@@ -11,7 +11,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from harness.errors import UserError
+from core.errors import UserError
 
 
 def register(sub) -> dict[str, Callable[[argparse.Namespace], int]]:  # type: ignore[no-untyped-def]

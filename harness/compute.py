@@ -8,7 +8,7 @@ asked of the engine, and the cached share is recorded beside it for those who wa
 
 from __future__ import annotations
 
-from harness.records import Ledger
+from core.records import Ledger
 
 
 def flops(ledger: Ledger, policy_params: int | None, verifier_params: int | None = None) -> float | None:

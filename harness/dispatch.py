@@ -19,7 +19,7 @@ import ray
 
 from harness.grading import grade_attempt
 from harness.progress import Progress
-from harness.records import Attempt, Ledger, Problem
+from core.records import Attempt, Ledger, Problem
 from harness.store import Store
 
 MAX_PROBLEM_RETRIES = 2

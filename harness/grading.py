@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from evaluators.grade import Grade
+from core.grade import Grade
 from harness.compute import flops
-from harness.records import Attempt, Problem
+from core.records import Attempt, Problem
 
 FINAL = -1  # sample_idx under which the attempt's final answer is recorded in disagreements
 

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import UserError
+from core.errors import UserError
 
 EMBEDDED_ALIASES = {"embedded", "smollm2", "smollm2-135m", "SmolLM2-135M-Instruct"}
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"

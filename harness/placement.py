@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.config import RunConfig
-from harness.errors import UserError
+from core.errors import UserError
 
 
 @dataclass(frozen=True)

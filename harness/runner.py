@@ -21,7 +21,7 @@ import ray
 
 from harness import __version__
 from harness.config import RunConfig, run_id as make_run_id
-from harness.errors import UserError
+from core.errors import UserError
 from harness.dispatch import Dispatcher, WorkerState
 from harness.grading import Grader
 from harness.models import EMBEDDED_ALIASES, EMBEDDED_NAME, resolve_model

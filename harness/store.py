@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import duckdb
 
-from harness.errors import UserError
+from core.errors import UserError
 
 SCHEMA_VERSION = 1
 DEFAULT_DB = "thinkbench.duckdb"

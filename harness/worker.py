@@ -15,9 +15,9 @@ import ray
 
 from harness.config import EngineConfig, VerifierConfig
 from harness.engines import Engine, make_engine
-from harness.errors import UserError
+from core.errors import UserError
 from harness.models import parameter_count, resolve_model
-from harness.records import Attempt, Question
+from core.records import Attempt, Question
 from harness.solve import SuiteView, solve
 from harness.verifiers import make_verifier
 

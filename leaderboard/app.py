@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from harness.errors import UserError
+from core.errors import UserError
 from leaderboard import curves, ranking, snapshot
 
 TTL_SECONDS = 5

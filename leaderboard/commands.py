@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from harness.errors import UserError
+from core.errors import UserError
 
 APP = Path(__file__).with_name("app.py")
 AXIS_CHOICES = ["generated", "total", "flops", "wall"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.errors import UserError
+from core.errors import UserError
 from harness.store import Store
 from leaderboard import curves, ranking, snapshot
 

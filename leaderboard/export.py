@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.errors import UserError
+from core.errors import UserError
 from leaderboard import curves, ranking, snapshot
 from leaderboard.site_template import render
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.errors import UserError
+from core.errors import UserError
 from leaderboard.curves import Config
 
 N_BOOT = 2000

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from harness.errors import UserError
+from core.errors import UserError
 from harness.store import Store
 
 RUN_COLS = ("run_id, suite, model, engine, strategy, config, identity, manifest, status, n_problems, limited, "

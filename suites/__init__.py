@@ -6,7 +6,7 @@ import importlib
 import os
 from typing import Callable
 
-from harness.errors import UserError
+from core.errors import UserError
 from suites.base import Suite, data_dir, parse_suite_name
 
 SuiteFactory = Callable[[dict[str, str], "os.PathLike | None"], Suite]

@@ -7,34 +7,15 @@ the problems, so it is part of a run's identity.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from evaluators.grade import Grade
-from harness.errors import UserError
-from harness.records import Problem, Question
-
-
-@dataclass(frozen=True)
-class PromptTemplate:
-    """A chat prompt: a user message template over problem fields and an optional system message."""
-
-    user: str
-    system: str | None = None
-
-    def render(self, question: Question) -> list[dict[str, str]]:
-        try:
-            content = self.user.format(**question.fields)
-        except KeyError as e:
-            raise UserError(f"prompt template needs field {e} which problem {question.id} lacks; fix the template")
-        messages = [{"role": "system", "content": self.system}] if self.system else []
-        return messages + [{"role": "user", "content": content}]
-
-    def digest(self) -> str:
-        return hashlib.sha256(f"{self.system}\x00{self.user}".encode()).hexdigest()[:16]
+from core.errors import UserError
+from core.grade import Grade
+from core.prompt import PromptTemplate
+from core.records import Problem
 
 
 @dataclass

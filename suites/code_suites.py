@@ -14,11 +14,12 @@ from typing import Any
 
 from evaluators.code import GRADER_VERSION, CodeItem, grade_item
 from evaluators.code.extract import extract_code, vote_key
-from evaluators.grade import Grade
-from harness.errors import UserError
-from harness.records import Problem
+from core.grade import Grade
+from core.errors import UserError
+from core.records import Problem
 from suites import pop_int, register, reject_unknown
-from suites.base import PromptTemplate, Suite
+from core.prompt import PromptTemplate
+from suites.base import Suite
 from suites.loading import load_records
 
 HUMANEVAL_TEMPLATE = PromptTemplate(

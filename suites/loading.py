@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from core.errors import UserError
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -21,14 +21,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from evaluators.grade import Grade
+from core.grade import Grade
 from evaluators.logic import bbh as bbh_grader
 from evaluators.logic import expr
 from evaluators.logic import kk as kk_grader
-from harness.errors import UserError
-from harness.records import Problem
+from core.errors import UserError
+from core.records import Problem
 from suites import int_range, pop_int, register, reject_unknown
-from suites.base import PromptTemplate, Suite, gold_grader_parts
+from core.prompt import PromptTemplate
+from suites.base import Suite, gold_grader_parts
 from suites.generated.countdown import countdown_problem, countdown_suite_parts, grade_expression
 from suites.generated.countdown import extract as expr_extract
 from suites.generated.knights_knaves import TEMPLATE as KK_TEMPLATE

@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 from evaluators import math as math_grader
-from harness.records import Problem
+from core.records import Problem
 from suites import register, reject_unknown
-from suites.base import PromptTemplate, Suite
+from core.prompt import PromptTemplate
+from suites.base import Suite
 from suites.loading import load_records
 
 MATH_TEMPLATE = PromptTemplate(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from evaluators.logic import expr
-from harness.errors import UserError
+from core.errors import UserError
 from suites import load_suite
 from suites.generated import knights_knaves as kkg
 from suites.generated import zebra as zg

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.errors import UserError
+from core.errors import UserError
 from leaderboard import curves, ranking, snapshot, synthetic
 
 

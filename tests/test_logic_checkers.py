@@ -8,7 +8,7 @@ import pytest
 
 from evaluators.logic import bbh, expr, kk, zebra
 from evaluators.logic.report import breakdown
-from harness.records import Problem
+from core.records import Problem
 from suites.generated.countdown import countdown_problem, countdown_suite_parts, grade_expression
 
 FAST = 0.25  # seconds: generous for a shared 2-core machine; real cost is well under 50 ms
@@ -248,7 +248,7 @@ def test_hostile_responses_graded_quickly() -> None:
 
 
 def test_breakdown_by_subject_and_overall() -> None:
-    from evaluators.grade import Grade
+    from core.grade import Grade
 
     probs = [Problem(str(i), {}, "", metadata={"subject": s}, difficulty=d) for i, (s, d) in enumerate([("a", 1.0), ("a", 2.0), ("b", 2.0)])]
     grades = [Grade.ok("", "", "v"), Grade.wrong("", "", "v"), Grade.ok("", "", "v")]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UserError
+from core.errors import UserError
 from suites import load_suite
 from suites.generated.countdown_solver import solve as countdown_solve
 

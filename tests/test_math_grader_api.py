@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.grade import Grade
+from core.grade import Grade
 from evaluators.math import (
     GRADER_VERSION, answer_key, clear_cache, extract_answer, grade, grade_many, rounding_places, second_opinion,
 )

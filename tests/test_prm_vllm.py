@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.models import resolve_model
-from harness.records import Question
+from core.records import Question
 from harness.verifiers import make_verifier
 from harness.verifiers.base import Candidate, ScoreResult, Verifier
 from harness.verifiers.prm import TransformersPRM, VLLMPRM

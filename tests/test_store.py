@@ -3,7 +3,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from harness.errors import UserError
+from core.errors import UserError
 from harness.store import Store
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from harness.engines.base import Prompt, SamplingParams
 from harness.engines.scripted import ScriptedEngine
-from harness.errors import UserError
+from core.errors import UserError
 from harness.solve import SuiteView, solve
 from harness.store import ATTEMPT_COLS, SAMPLE_COLS, Store
 from harness.strategies import make_params

@@ -6,7 +6,7 @@ import asyncio
 
 from harness.engines.base import GenerateResult, Prompt, SamplingParams
 from harness.engines.scripted import ScriptedEngine
-from harness.records import Sample
+from core.records import Sample
 from harness.solve import SuiteView, solve
 from harness.strategies.voting import majority
 from suites import load_suite

@@ -15,7 +15,7 @@ import pytest
 
 from harness.engines.base import GenerateResult, Prompt, SamplingParams
 from harness.engines.scripted import ScriptedEngine
-from harness.errors import UserError
+from core.errors import UserError
 from harness.solve import SuiteView, solve
 from harness.strategies import STRATEGIES, make_params
 from harness.verifiers.scripted import ScriptedVerifier, hash_scorer

@@ -13,9 +13,9 @@ import pytest
 from harness.config import RunConfig, load_config
 from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams
 from harness.engines.scripted import ScriptedEngine
-from harness.errors import UserError
+from core.errors import UserError
 from harness.models import resolve_model
-from harness.records import Question
+from core.records import Question
 from harness.runner import identity
 from harness.solve import SuiteView, solve
 from harness.verifiers import make_verifier

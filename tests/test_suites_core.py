@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import UserError
+from core.errors import UserError
 from suites import load_suite, suite_names
 from suites.base import parse_suite_name
 from suites.generated.arith import evaluate

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from evaluators.code.client import default_sandbox
 from evaluators.code.jobs import Job, Outcome
 from evaluators.code.limits import Limits
-from evaluators.grade import Grade
+from core.grade import Grade
 
 GRADER_VERSION = "code-sandbox-1"
 DEFAULT_TIMEOUT_S = 10.0

@@ -15,7 +15,7 @@ import re
 from evaluators.code.check import run_job
 from evaluators.code.jobs import Job
 from evaluators.code.limits import Limits
-from harness.records import Question
+from core.records import Question
 
 _ARROW = re.compile(r"^\s*(?:>>>\s*)?(?P<call>{name}\s*\(.*\))\s*(?:==>|=>|➞|->|→|==|should return|returns?)\s*(?P<want>.+?)\s*[.,;]?\s*$")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from evaluators.grade import Grade
+from core.grade import Grade
 from evaluators.logic.extract import answer_region, clean_short
 
 GRADER_VERSION = "bbh-1"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from evaluators.grade import Grade
+from core.grade import Grade
 from evaluators.logic.extract import MAX_SCAN, answer_region
 
 GRADER_VERSION = "kk-1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from evaluators.grade import Grade
-from harness.records import Problem
+from core.grade import Grade
+from core.records import Problem
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from evaluators.grade import Grade
+from core.grade import Grade
 from evaluators.logic.extract import MAX_SCAN, answer_region
 
 GRADER_VERSION = "zebra-1"

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
-from evaluators.grade import Grade
+from core.grade import Grade
 from evaluators.math import pool
 from evaluators.math.grader import grade
 from evaluators.math.version import GRADER_VERSION

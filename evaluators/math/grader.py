@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from evaluators.grade import Grade
+from core.grade import Grade
 from evaluators.math import pool
 from evaluators.math.compare import NeedSympy
 from evaluators.math.extract import extract

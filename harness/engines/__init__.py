@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.config import EngineConfig
 from harness.engines.base import Completion, Engine, GenerateResult, Prompt, SamplingParams
-from harness.errors import UserError
+from core.errors import UserError
 from harness.models import ModelRef
 
 

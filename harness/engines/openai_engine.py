@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
-from harness.errors import UserError
+from core.errors import UserError
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 

@@ -14,7 +14,7 @@ import re
 from typing import Any, Callable
 
 from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams
-from harness.errors import UserError
+from core.errors import UserError
 from suites.generated.arith import evaluate
 
 Responder = Callable[[Prompt, int, SamplingParams, int], str]

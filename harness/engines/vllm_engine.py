@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
-from harness.errors import UserError
+from core.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.errors import UserError
+from core.errors import UserError
 from harness.strategies.base import Decision, StrategyContext, StrategyParams, StrategySpec
 from harness.strategies.adaptive import AdaptiveParams, adaptive
 from harness.strategies.beam_search import BeamSearchParams, beam_search

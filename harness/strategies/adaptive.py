@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from harness.records import Sample
+from core.records import Sample
 from harness.strategies.base import Decision, StrategyContext, StrategyParams
 from harness.strategies.scoring import score_samples
 from harness.verifiers.base import Aggregation

@@ -16,9 +16,9 @@ from typing import Any, Awaitable, Callable
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from harness.engines.base import Engine, GenerateResult, Prompt, SamplingParams
-from harness.records import Ledger, Question, Sample
+from core.records import Ledger, Question, Sample
 from harness.verifiers.base import Candidate, Verifier
-from suites.base import PromptTemplate
+from core.prompt import PromptTemplate
 
 OracleFn = Callable[[str], bool]  # response text -> correct against gold; only given for labelled upper bounds
 

@@ -18,7 +18,7 @@ import asyncio
 
 from pydantic import model_validator
 
-from harness.records import Sample
+from core.records import Sample
 from harness.strategies.base import Decision, StrategyContext, StrategyParams
 from harness.strategies.voting import majority
 

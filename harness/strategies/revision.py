@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from harness.engines.base import Prompt
-from harness.records import Sample
+from core.records import Sample
 from harness.strategies.base import Decision, StrategyContext, StrategyParams
 from harness.strategies.scoring import best_scored, score_samples, weighted_vote
 from harness.strategies.voting import majority

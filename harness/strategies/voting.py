@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
-from harness.records import Sample
+from core.records import Sample
 
 
 def majority(samples: list[Sample], vote_key: Callable[[str], str],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.engines.base import Engine
-from harness.errors import UserError
+from core.errors import UserError
 from harness.verifiers.base import Aggregation, Candidate, ScoreResult, Verifier, aggregate
 from harness.verifiers.oracle import GoldCheck
 

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal, Protocol, Sequence
 
-from harness.records import Question
+from core.records import Question
 
 Aggregation = Literal["last", "min", "product", "mean"]
 

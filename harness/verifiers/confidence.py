@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, Sequence
 
-from harness.records import Question
+from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
 
 

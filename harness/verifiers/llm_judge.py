@@ -16,7 +16,7 @@ import math
 from typing import Any, Sequence
 
 from harness.engines.base import Engine, Prompt, SamplingParams
-from harness.records import Question
+from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
 
 TEMPLATE = (

@@ -30,8 +30,8 @@ import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Sequence
 
-from harness.errors import UserError
-from harness.records import Question
+from core.errors import UserError
+from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
 from harness.verifiers.batching import MicroBatcher
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Sequence
 
-from harness.records import Question
+from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable, Sequence
 
-from harness.records import Question
+from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
 
 StepScorer = Callable[[str, list[str]], list[float]]  # (problem, steps) -> one score per step

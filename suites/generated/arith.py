@@ -9,10 +9,11 @@ Difficulty value of a problem = digits x ops, so results can be broken down by i
 
 from __future__ import annotations
 
-from harness.errors import UserError
-from harness.records import Problem
+from core.errors import UserError
+from core.records import Problem
 from suites import int_range, pop_int, register, reject_unknown
-from suites.base import PromptTemplate, Suite
+from core.prompt import PromptTemplate
+from suites.base import Suite
 from suites.generated.rng import StableRng
 from suites.math_suites import math_suite_parts
 

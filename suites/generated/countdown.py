@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from evaluators.grade import Grade
+from core.grade import Grade
 from evaluators.logic import expr
 from evaluators.logic.extract import answer_region, clean_short
-from harness.records import Problem
+from core.records import Problem
 from suites import int_range, pop_int, register, reject_unknown
-from suites.base import PromptTemplate, Suite
+from core.prompt import PromptTemplate
+from suites.base import Suite
 from suites.generated.countdown_solver import solve
 from suites.generated.rng import StableRng
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Union
 
 from evaluators.logic import kk as kk_grader
-from harness.records import Problem
+from core.records import Problem
 from suites import int_range, pop_int, register, reject_unknown
-from suites.base import PromptTemplate, Suite, gold_grader_parts
+from core.prompt import PromptTemplate
+from suites.base import Suite, gold_grader_parts
 from suites.generated.rng import StableRng
 
 NAMES = (

@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass
 
 from evaluators.logic import zebra as zebra_grader
-from harness.errors import UserError
-from harness.records import Problem
+from core.errors import UserError
+from core.records import Problem
 from suites import pop_int, register, reject_unknown
-from suites.base import PromptTemplate, Suite, gold_grader_parts
+from core.prompt import PromptTemplate
+from suites.base import Suite, gold_grader_parts
 from suites.generated.rng import StableRng
 from suites.generated.zebra_solver import Clue, count_solutions
 
