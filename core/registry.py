@@ -61,6 +61,12 @@ class Registry(Generic[S]):
         self.discover()
         return name in self._specs
 
-    def __iter__(self) -> Iterator[S]:
-        self.discover()
-        return iter([self._specs[n] for n in sorted(self._specs)])
+    def __getitem__(self, name: str) -> S:
+        return self.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        """Names, sorted, like iterating a dict."""
+        return iter(self.names())
+
+    def specs(self) -> list[S]:
+        return [self._specs[n] for n in self.names()]

@@ -48,8 +48,8 @@ def gpus_per_worker(cfg: RunConfig, cluster_gpus: float) -> float:
     explicit = cfg.engine.gpus_per_worker
     if explicit is not None:
         return explicit
-    if cfg.engine.kind == "vllm" and cluster_gpus >= 1:
-        return float(cfg.engine.tensor_parallel_size)
+    if cfg.engine_spec.uses_gpus and cluster_gpus >= 1:
+        return float(cfg.engine.gpus())
     return 0.0
 
 
@@ -57,7 +57,7 @@ def make_plan(cfg: RunConfig, cluster: dict[str, Any], problems: int, todo: int,
               max_node_gpus: float | None = None) -> Plan:
     gpus = float(cluster.get("GPU", 0))
     per = gpus_per_worker(cfg, gpus)
-    tp = cfg.engine.tensor_parallel_size
+    tp = cfg.engine.gpus()  # a tensor-parallel group's size (1 for engines that hold no GPUs)
     if per > 0 and max_node_gpus is not None and per > max_node_gpus + 1e-9:
         raise UserError(f"an engine worker needs {per:g} GPUs on one node but the largest node has {max_node_gpus:g} "
                         "GPUs; lower tensor_parallel_size / gpus_per_worker")

@@ -13,22 +13,21 @@ from typing import Any
 
 import ray
 
-from harness.config import EngineConfig, VerifierConfig
-from harness.engines import Engine, make_engine
+from harness.config import VerifierConfig
+from harness.engines import ENGINES, Engine, EngineSettings, engine_settings, make_engine
 from core.errors import UserError
 from harness.models import parameter_count, resolve_model
 from core.records import Attempt, Question
 from harness.solve import SuiteView, solve
 from harness.verifiers import make_verifier
-
-
-JUDGE_ENGINE_OPTIONS = ("base_url", "gpu_memory_utilization", "parameters")  # options for the judge's engine
+from harness.verifiers.spec import ENGINE_OPTIONS
 
 
 class EngineWorker:
     def __init__(self, engine_cfg: dict[str, Any], model_spec: str, seed: int, view: SuiteView, name: str,
                  context: dict[str, Any] | None = None) -> None:
-        self.engine_cfg = EngineConfig(**engine_cfg)
+        self.engine_cfg = engine_settings(engine_cfg)
+        self.engine_spec = ENGINES.get(self.engine_cfg.kind)
         self.model_spec = model_spec
         self.seed = seed
         self.view = view
@@ -48,9 +47,9 @@ class EngineWorker:
 
     async def _build(self) -> dict[str, Any]:
         # The embedded model is converted per node, once.
-        model = resolve_model(self.model_spec) if self.engine_cfg.kind != "openai" else resolve_model_lazy(self.model_spec)
+        model = resolve_model(self.model_spec) if self.engine_spec.needs_weights else resolve_model_lazy(self.model_spec)
         vcfg = VerifierConfig(**self.context["verifier"]) if self.context.get("verifier") else None
-        local_judge = vcfg is not None and vcfg.separate_judge and not vcfg.options.get("base_url")
+        local_judge = vcfg is not None and vcfg.separate_engine and not vcfg.options.get("base_url")
         self.engine = make_engine(self._policy_cfg(vcfg) if local_judge else self.engine_cfg, model, self.seed)
         if hasattr(self.engine, "check"):
             await self.engine.check()
@@ -61,37 +60,39 @@ class EngineWorker:
         info.update({"worker": self.name, "host": socket.gethostname(), "pid": os.getpid(),
                      "model_path": model.path, "policy_params": policy_params})
         if vcfg:
-            gold = self._gold_check() if vcfg.kind == "oracle" else None
+            gold = self._gold_check() if vcfg.spec.reads_gold else None
             judge, judge_params, options = self.engine, policy_params, dict(vcfg.options)
-            if vcfg.separate_judge:
+            if vcfg.separate_engine:
                 judge, judge_params = await self._judge_engine(vcfg)
                 self.judge = judge
-                options = {k: v for k, v in options.items() if k not in JUDGE_ENGINE_OPTIONS}
+                options = {k: v for k, v in options.items() if k not in ENGINE_OPTIONS}
             self.verifier = make_verifier(vcfg.kind, vcfg.model, options, judge, gold, judge_params)
             info["verifier"] = {**self.verifier.info(), "parameters": self.verifier.parameters,
                                 "oracle": self.verifier.oracle}
         return info
 
-    def _policy_cfg(self, vcfg: VerifierConfig) -> EngineConfig:
+    def _policy_cfg(self, vcfg: VerifierConfig) -> EngineSettings:
         """The policy's engine settings when a judge model shares its GPU: the judge's memory share comes off."""
-        share = vcfg.judge_gpu_share
-        left = self.engine_cfg.gpu_memory_utilization - share
-        if self.engine_cfg.kind == "vllm" and left < 0.1:
-            raise UserError(f"llm_judge takes {share} of GPU memory, leaving the policy {left:.2f}; lower the judge's "
-                            "gpu_memory_utilization or serve the judge elsewhere (base_url)")
-        return self.engine_cfg.model_copy(update={"gpu_memory_utilization": left})
+        share, mine = vcfg.own_engine_share, self.engine_cfg.memory_share()
+        if mine is None:  # an engine that holds no GPU memory
+            return self.engine_cfg
+        left = mine - share
+        if left < 0.1:
+            raise UserError(f"{vcfg.kind} takes {share} of GPU memory, leaving the policy {left:.2f}; lower the "
+                            "judge's gpu_memory_utilization or serve the judge elsewhere (base_url)")
+        return self.engine_cfg.with_memory_share(left)
 
     async def _judge_engine(self, vcfg: VerifierConfig) -> tuple[Engine, int | None]:
         """The judge's own engine: an OpenAI-compatible server (`base_url`), or its model beside the policy."""
         url = vcfg.options.get("base_url")
         if url:
-            cfg = EngineConfig(kind="openai", base_url=url, served_model=vcfg.model)
+            cfg = {"kind": "openai", "base_url": url, "served_model": vcfg.model}
             engine = make_engine(cfg, resolve_model_lazy(vcfg.model or ""), self.seed)
             await engine.check()  # type: ignore[attr-defined]
             return engine, vcfg.options.get("parameters")
         model = resolve_model(vcfg.model or "")
-        cfg = self.engine_cfg.model_copy(update={"gpu_memory_utilization": vcfg.judge_gpu_share})
-        return make_engine(cfg, model, self.seed), parameter_count(model.path)
+        return make_engine(self.engine_cfg.with_memory_share(vcfg.own_engine_share), model, self.seed), \
+            parameter_count(model.path)
 
     def _gold_check(self):  # type: ignore[no-untyped-def]
         """Gold answers for oracle bounds only: the suite is loaded here, never handed to strategies."""

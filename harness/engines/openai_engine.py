@@ -17,8 +17,12 @@ from typing import Any
 
 import httpx
 
-from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
+from pydantic import model_validator
+
 from core.errors import UserError
+from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
+from harness.engines.spec import ENGINES, EngineSettings, EngineSpec
+from harness.models import ModelRef
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
@@ -141,3 +145,33 @@ class OpenAIEngine:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+class OpenAIEngineSettings(EngineSettings):
+    """`engine: {kind: openai, base_url: ...}`: any OpenAI-compatible server (vLLM's, an API)."""
+
+    kind: str = "openai"
+    base_url: str | None = None
+    served_model: str | None = None  # the name the server serves (default: the run's --model)
+    max_concurrency: int = 64
+
+    @model_validator(mode="after")
+    def _check(self) -> "OpenAIEngineSettings":
+        if not self.base_url:
+            raise ValueError("engine openai needs --base-url http://host:port/v1")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"--base-url {self.base_url!r} must start with http:// or https://")
+        if self.max_concurrency < 1:
+            raise ValueError("max_concurrency >= 1 is required")
+        return self
+
+    def identity(self) -> dict[str, Any]:
+        return {"kind": "openai", "served_model": self.served_model}
+
+
+def build(cfg: OpenAIEngineSettings, model: ModelRef, seed: int) -> OpenAIEngine:
+    return OpenAIEngine(cfg.base_url or "", cfg.served_model or model.name, max_concurrency=cfg.max_concurrency)
+
+
+ENGINES.register(EngineSpec("openai", OpenAIEngineSettings, build, "an OpenAI-compatible server (chat completions)",
+                            needs_weights=False))

@@ -13,8 +13,12 @@ import importlib
 import re
 from typing import Any, Callable
 
-from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams
+from pydantic import Field
+
 from core.errors import UserError
+from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams
+from harness.engines.spec import ENGINES, EngineSettings, EngineSpec
+from harness.models import ModelRef
 from suites.generated.arith import evaluate
 
 Responder = Callable[[Prompt, int, SamplingParams, int], str]
@@ -87,3 +91,28 @@ class ScriptedEngine:
 
     async def close(self) -> None:
         return None
+
+
+class ScriptedEngineSettings(EngineSettings):
+    """`engine: {kind: scripted}`: deterministic text for logic tests and Ray rehearsals (never a real score)."""
+
+    kind: str = "scripted"
+    responder: str = "harness.engines.scripted:noisy_arith"
+    seconds_per_token: float = 0.0
+    # With `gpus_per_worker`, rehearses the placement of a tensor-parallel group on a cluster that only declares GPUs.
+    tensor_parallel_size: int = Field(1, ge=1)
+
+    def identity(self) -> dict[str, Any]:
+        return {"kind": "scripted", "responder": self.responder}
+
+    def gpus(self) -> int:
+        return self.tensor_parallel_size
+
+
+def build(cfg: ScriptedEngineSettings, model: ModelRef, seed: int) -> ScriptedEngine:
+    return ScriptedEngine(cfg.responder, seed=seed, seconds_per_token=cfg.seconds_per_token)
+
+
+# Resolves the model's weights like vLLM would, so rehearsals count the same parameters (FLOPs).
+ENGINES.register(EngineSpec("scripted", ScriptedEngineSettings, build, "scripted text for tests and rehearsals",
+                            needs_weights=True))

@@ -16,8 +16,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
+from pydantic import Field
+
 from core.errors import UserError
+from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
+from harness.engines.spec import ENGINES, EngineSettings, EngineSpec
+from harness.models import ModelRef
 
 
 @dataclass(frozen=True)
@@ -178,3 +182,46 @@ class VLLMEngine:
 
     async def close(self) -> None:
         self._llm.shutdown()
+
+
+class VLLMEngineSettings(EngineSettings):
+    """`engine: {kind: vllm, ...}`: vLLM in this process (the actor's), on GPUs or the CPU build."""
+
+    kind: str = "vllm"
+    dtype: str = "auto"
+    max_model_len: int = Field(2048, ge=16)
+    tensor_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = 0.9
+    cpu_kv_cache_gib: int = 4
+    per_request_seed: bool = False
+    # KV cache block size; None = vLLM's default. On CPU the engine uses 32: vLLM caches whole blocks only, and
+    # the CPU default (128) is longer than most prompts, so step-level search re-prefilled every prefix.
+    block_size: int | None = None
+    # Sequences one engine decodes at once; None = vLLM's default (128 under AsyncLLM). Step search and
+    # best-of-N at large N keep more than that in flight, so raise it where KV cache memory allows.
+    max_num_seqs: int | None = None
+
+    def identity(self) -> dict[str, Any]:
+        return {"kind": "vllm", "dtype": self.dtype, "max_model_len": self.max_model_len}
+
+    def gpus(self) -> int:
+        return self.tensor_parallel_size
+
+    def memory_share(self) -> float | None:
+        return self.gpu_memory_utilization
+
+    def with_memory_share(self, share: float) -> "VLLMEngineSettings":
+        return self.model_copy(update={"gpu_memory_utilization": share})
+
+
+def build(cfg: VLLMEngineSettings, model: ModelRef, seed: int) -> VLLMEngine:
+    return VLLMEngine(VLLMSettings(
+        model_path=model.path, dtype=cfg.dtype, max_model_len=cfg.max_model_len, seed=seed,
+        gpu_memory_utilization=cfg.gpu_memory_utilization, tensor_parallel_size=cfg.tensor_parallel_size,
+        cpu_kv_cache_gib=cfg.cpu_kv_cache_gib, per_request_seed=cfg.per_request_seed, block_size=cfg.block_size,
+        max_num_seqs=cfg.max_num_seqs,
+    ))
+
+
+ENGINES.register(EngineSpec("vllm", VLLMEngineSettings, build, "vLLM in-process (AsyncLLM), GPU or CPU build",
+                            needs_weights=True, uses_gpus=True))

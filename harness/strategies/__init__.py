@@ -1,4 +1,4 @@
-"""Strategy registry: one file per strategy, added here by name."""
+"""Strategies: one file each, registered beside its implementation (`STRATEGIES.register(StrategySpec(...))`)."""
 
 from __future__ import annotations
 
@@ -7,41 +7,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.errors import UserError
-from harness.strategies.base import Decision, StrategyContext, StrategyParams, StrategySpec
-from harness.strategies.adaptive import AdaptiveParams, adaptive
-from harness.strategies.beam_search import BeamSearchParams, beam_search
-from harness.strategies.best_of_n import BestOfNParams, best_of_n
-from harness.strategies.budget_forcing import BudgetForcingParams, budget_forcing
-from harness.strategies.cot import CotParams, cot
-from harness.strategies.dvts import DvtsParams, dvts
-from harness.strategies.lookahead import LookaheadParams, lookahead
-from harness.strategies.revision import RevisionParams, revision
-from harness.strategies.self_consistency import SelfConsistencyParams, self_consistency
-from harness.strategies.weighted_best_of_n import WeightedBestOfNParams, weighted_best_of_n
-
-STRATEGIES: dict[str, StrategySpec] = {
-    s.name: s
-    for s in [
-        StrategySpec("cot", cot, CotParams, "one chain-of-thought sample"),
-        StrategySpec("self_consistency", self_consistency, SelfConsistencyParams, "n samples, majority vote"),
-        StrategySpec("best_of_n", best_of_n, BestOfNParams, "n samples, the verifier's top-scored one"),
-        StrategySpec("weighted_best_of_n", weighted_best_of_n, WeightedBestOfNParams,
-                     "n samples, answers vote with summed verifier scores"),
-        StrategySpec("beam_search", beam_search, BeamSearchParams, "step-level beam search guided by a verifier"),
-        StrategySpec("dvts", dvts, DvtsParams, "diverse verifier tree search: N/M independent subtrees"),
-        StrategySpec("lookahead", lookahead, LookaheadParams, "beam search scored after k-step greedy rollouts"),
-        StrategySpec("revision", revision, RevisionParams, "sequential self-revision, vote or verifier over attempts"),
-        StrategySpec("budget_forcing", budget_forcing, BudgetForcingParams,
-                     "s1 budget forcing: cut thinking at a budget or extend it with Wait"),
-        StrategySpec("adaptive", adaptive, AdaptiveParams, "compute-optimal: pilot difficulty picks the strategy"),
-    ]
-}
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategyParams, StrategySpec
 
 
 def get_strategy(name: str) -> StrategySpec:
-    if name not in STRATEGIES:
-        raise UserError(f"unknown strategy {name!r}; choose one of: {', '.join(sorted(STRATEGIES))}")
-    return STRATEGIES[name]
+    return STRATEGIES.get(name)
 
 
 def make_params(name: str, values: dict[str, Any]) -> StrategyParams:
@@ -55,4 +25,5 @@ def make_params(name: str, values: dict[str, Any]) -> StrategyParams:
         raise UserError(f"strategy {name}: {where}{err['msg']}") from None
 
 
-__all__ = ["Decision", "StrategyContext", "StrategyParams", "STRATEGIES", "get_strategy", "make_params"]
+__all__ = ["Decision", "STRATEGIES", "StrategyContext", "StrategyParams", "StrategySpec", "get_strategy",
+           "make_params"]

@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from core.records import Sample
-from harness.strategies.base import Decision, StrategyContext, StrategyParams
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategyParams, StrategySpec
 from harness.strategies.scoring import score_samples
 from harness.verifiers.base import Aggregation
 
@@ -90,15 +90,13 @@ async def estimate_difficulty(ctx: StrategyContext, p: AdaptiveParams, pilot: li
 
 
 async def adaptive(ctx: StrategyContext, p: AdaptiveParams) -> Decision:
-    from harness.strategies import get_strategy  # noqa: PLC0415 - the registry imports this module
-
     await ctx.generate(ctx.prompt(), p.sampling(n=p.pilot_n, logprobs=0 if ctx.needs_logprobs else None),
                        meta={"pilot": True})
     pilot = list(ctx.samples)
     difficulty = await estimate_difficulty(ctx, p, pilot)
     b = difficulty_bin(difficulty, p.bin_edges)
     name, extra = split_entry(p.table.get(str(b), p.default))
-    spec = get_strategy(name)
+    spec = STRATEGIES.get(name)
     common = {"n": p.n - p.pilot_n, "temperature": p.temperature, "top_p": p.top_p, "max_tokens": p.max_tokens,
               "stop": p.stop}
     sub = spec.params(**{k: v for k, v in common.items() if k in spec.params.model_fields}, **extra)
@@ -177,3 +175,7 @@ def allocation_report(store, runs: dict[str, str], split_run: str, split: float 
                     "generated_tokens": sum(int(r[2] or 0) for r in rows) / n if n else None,
                     "verifier_tokens": sum(int(r[3] or 0) for r in rows) / n if n else None})
     return out
+
+
+STRATEGIES.register(StrategySpec("adaptive", adaptive, AdaptiveParams,
+                                 "compute-optimal: pilot difficulty picks the strategy"))

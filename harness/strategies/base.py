@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from harness.engines.base import Engine, GenerateResult, Prompt, SamplingParams
 from core.records import Ledger, Question, Sample
+from core.registry import Registry
 from harness.verifiers.base import Candidate, Verifier
 from core.prompt import PromptTemplate
 
@@ -167,7 +168,15 @@ StrategyFn = Callable[[StrategyContext, Any], Awaitable[Decision]]
 
 @dataclass(frozen=True)
 class StrategySpec:
+    """A strategy, registered in its own file: `STRATEGIES.register(StrategySpec(...))`."""
+
     name: str
     fn: StrategyFn
     params: type[StrategyParams]
     doc: str
+    # Its samples are i.i.d. draws of one prompt, so one pool of n yields every budget k <= n (pass@k,
+    # maj@k, best-of-k); the runner records this in the run manifest for the leaderboard's curves.
+    sample_pool: bool = False
+
+
+STRATEGIES: Registry[StrategySpec] = Registry("strategy", "harness.strategies")

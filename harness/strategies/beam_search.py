@@ -9,7 +9,7 @@ agg (step-score aggregation: last, min, product, mean), final_marker (None), sel
 
 from __future__ import annotations
 
-from harness.strategies.base import Decision, StrategyContext
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategySpec
 from harness.strategies.step_search import Beam, StepSearchParams, decide, expand, search
 
 
@@ -23,3 +23,7 @@ async def beam_search(ctx: StrategyContext, p: BeamSearchParams, lookahead: int 
     finished = await search(ctx, p, first, keep=p.n // p.beam_width, width=p.beam_width, lookahead=lookahead,
                             trace=trace)
     return decide(ctx, p, finished, {"trace": trace})
+
+
+STRATEGIES.register(StrategySpec("beam_search", beam_search, BeamSearchParams,
+                                 "step-level beam search guided by a verifier"))

@@ -7,7 +7,7 @@ Samples already in the pool (an adaptive pilot) are scored and compete too.
 
 from __future__ import annotations
 
-from harness.strategies.base import Decision, StrategyContext, StrategyParams
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategyParams, StrategySpec
 from harness.strategies.scoring import best_scored, score_samples
 from harness.verifiers.base import Aggregation
 
@@ -30,3 +30,7 @@ async def best_of_n(ctx: StrategyContext, p: BestOfNParams) -> Decision:
     if best is None:
         return Decision(None, None)
     return Decision(best.text, best.extracted, {"score": best.score})
+
+
+STRATEGIES.register(StrategySpec("best_of_n", best_of_n, BestOfNParams,
+                                 "n samples, the verifier's top-scored one", sample_pool=True))

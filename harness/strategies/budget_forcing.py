@@ -19,7 +19,7 @@ import asyncio
 from pydantic import model_validator
 
 from core.records import Sample
-from harness.strategies.base import Decision, StrategyContext, StrategyParams
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategyParams, StrategySpec
 from harness.strategies.voting import majority
 
 
@@ -74,3 +74,7 @@ async def budget_forcing(ctx: StrategyContext, p: BudgetForcingParams) -> Decisi
     chains = await asyncio.gather(*(_chain(ctx, p, c) for c in range(p.n)))
     chosen = majority(list(chains), ctx.vote_key) or chains[0]
     return Decision(chosen.meta["answer"], chosen.extracted, {k: chosen.meta[k] for k in ("thinking_tokens", "waits", "forced")})
+
+
+STRATEGIES.register(StrategySpec("budget_forcing", budget_forcing, BudgetForcingParams,
+                                 "s1 budget forcing: cut thinking at a budget or extend it with Wait"))

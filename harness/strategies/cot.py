@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.strategies.base import Decision, StrategyContext, StrategyParams
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategyParams, StrategySpec
 
 
 class CotParams(StrategyParams):
@@ -13,3 +13,6 @@ async def cot(ctx: StrategyContext, p: CotParams) -> Decision:
     result = await ctx.generate(ctx.prompt(), p.sampling(n=1))
     sample = ctx.samples[-1]
     return Decision(sample.text if result.completions else None, sample.extracted)
+
+
+STRATEGIES.register(StrategySpec("cot", cot, CotParams, "one chain-of-thought sample", sample_pool=True))

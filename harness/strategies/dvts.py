@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harness.strategies.base import Decision, StrategyContext
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategySpec
 from harness.strategies.step_search import Beam, StepSearchParams, decide, expand, search
 
 
@@ -28,3 +28,6 @@ async def dvts(ctx: StrategyContext, p: DvtsParams) -> Decision:
     traces: list[list[dict]] = [[] for _ in trees]
     results = await asyncio.gather(*(search(ctx, p, tree, keep=1, width=m, trace=tr) for tree, tr in zip(trees, traces)))
     return decide(ctx, p, [b for r in results for b in r], {"subtrees": len(trees)})
+
+
+STRATEGIES.register(StrategySpec("dvts", dvts, DvtsParams, "diverse verifier tree search: N/M independent subtrees"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import model_validator
 
-from harness.strategies.base import Decision, StrategyContext
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategySpec
 from harness.strategies.beam_search import beam_search
 from harness.strategies.step_search import StepSearchParams
 
@@ -27,3 +27,7 @@ class LookaheadParams(StepSearchParams):
 
 async def lookahead(ctx: StrategyContext, p: LookaheadParams) -> Decision:
     return await beam_search(ctx, p, lookahead=p.lookahead)
+
+
+STRATEGIES.register(StrategySpec("lookahead", lookahead, LookaheadParams,
+                                 "beam search scored after k-step greedy rollouts"))

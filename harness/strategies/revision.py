@@ -17,7 +17,7 @@ from pydantic import model_validator
 
 from harness.engines.base import Prompt
 from core.records import Sample
-from harness.strategies.base import Decision, StrategyContext, StrategyParams
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategyParams, StrategySpec
 from harness.strategies.scoring import best_scored, score_samples, weighted_vote
 from harness.strategies.voting import majority
 from harness.verifiers.base import Aggregation
@@ -68,3 +68,7 @@ async def revision(ctx: StrategyContext, p: RevisionParams) -> Decision:
     if chosen is None:
         return Decision(None, None)
     return Decision(chosen.text, chosen.extracted, {"chosen_turn": chosen.meta.get("turn")})
+
+
+STRATEGIES.register(StrategySpec("revision", revision, RevisionParams,
+                                 "sequential self-revision, vote or verifier over attempts"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.strategies.base import Decision, StrategyContext, StrategyParams
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategyParams, StrategySpec
 from harness.strategies.voting import majority
 
 
@@ -17,3 +17,7 @@ async def self_consistency(ctx: StrategyContext, p: SelfConsistencyParams) -> De
     if winner is None:
         return Decision(None, None, {"votes": 0})
     return Decision(winner.text, winner.extracted)
+
+
+STRATEGIES.register(StrategySpec("self_consistency", self_consistency, SelfConsistencyParams,
+                                 "n samples, majority vote", sample_pool=True))

@@ -6,7 +6,7 @@ call it "best-of-N weighted". Parameters as `best_of_n` (n, temperature, step_de
 
 from __future__ import annotations
 
-from harness.strategies.base import Decision, StrategyContext
+from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategySpec
 from harness.strategies.best_of_n import BestOfNParams, sample_and_score
 from harness.strategies.scoring import weighted_vote
 
@@ -24,3 +24,7 @@ async def weighted_best_of_n(ctx: StrategyContext, p: WeightedBestOfNParams) -> 
                  if s.extracted is not None and winner.extracted is not None
                  and ctx.vote_key(s.extracted) == ctx.vote_key(winner.extracted))
     return Decision(winner.text, winner.extracted, {"weight": weight})
+
+
+STRATEGIES.register(StrategySpec("weighted_best_of_n", weighted_best_of_n, WeightedBestOfNParams,
+                                 "n samples, answers vote with summed verifier scores", sample_pool=True))

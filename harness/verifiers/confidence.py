@@ -13,6 +13,7 @@ from typing import Any, Literal, Sequence
 
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
+from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
 
 
 def confidence(logprobs: Sequence[float], mode: Literal["mean", "lowest_window"] = "mean", window: int = 16) -> float:
@@ -51,3 +52,7 @@ class ConfidenceVerifier:
 
     async def close(self) -> None:
         return None
+
+
+VERIFIERS.register(VerifierSpec("confidence", lambda v: ConfidenceVerifier(**v.options),
+                                "the policy's own token log-probabilities (mean, or lowest window)"))

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from harness.engines.base import Engine, Prompt, SamplingParams
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
+from harness.verifiers.spec import OWN_ENGINE_SHARE, VERIFIERS, VerifierInputs, VerifierSpec
 
 TEMPLATE = (
     "Here is a problem and a proposed solution.\n\nProblem:\n{problem}\n\nSolution:\n{solution}\n\n"
@@ -68,3 +69,21 @@ class LLMJudge:
 
     async def close(self) -> None:
         return None
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    url = options.get("base_url")
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        raise ValueError(f"llm_judge base_url {url!r} must start with http:// or https://")
+    share = options.get("gpu_memory_utilization", OWN_ENGINE_SHARE)
+    if not isinstance(share, (int, float)) or not 0 < share < 1:
+        raise ValueError(f"llm_judge gpu_memory_utilization must lie in (0, 1), got {share!r}")
+
+
+def _build(v: VerifierInputs) -> LLMJudge:
+    assert v.engine is not None  # asks_engine: the worker always hands one over
+    return LLMJudge(v.engine, parameters=v.engine_params, model=v.model, **v.options)
+
+
+VERIFIERS.register(VerifierSpec("llm_judge", _build, "P(yes) of a judge model asked whether the solution is correct",
+                                asks_engine=True, check_options=_check_options))

@@ -7,12 +7,12 @@ attempt that used it is labelled `oracle: true`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
+from harness.verifiers.spec import VERIFIERS, GoldCheck, VerifierInputs, VerifierSpec
 
-GoldCheck = Callable[[Question, str], bool]
 
 
 class OracleVerifier:
@@ -32,3 +32,12 @@ class OracleVerifier:
 
     async def close(self) -> None:
         return None
+
+
+def _build(v: VerifierInputs) -> OracleVerifier:
+    assert v.gold_check is not None  # reads_gold: the worker always hands it over
+    return OracleVerifier(v.gold_check)
+
+
+VERIFIERS.register(VerifierSpec("oracle", _build, "UPPER BOUND ONLY: 1 for a correct candidate by the gold answer",
+                                reads_gold=True))

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 from core.errors import UserError
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
+from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
 from harness.verifiers.batching import MicroBatcher
 
 if TYPE_CHECKING:
@@ -268,3 +269,12 @@ class VLLMPRM(_PRM):
 
     async def close(self) -> None:
         self._llm.shutdown()
+
+
+def _build(v: VerifierInputs) -> _PRM:
+    settings = PRMSettings.from_options(v.model or "", v.options)
+    return VLLMPRM(settings) if settings.backend == "vllm" else TransformersPRM(settings)
+
+
+VERIFIERS.register(VerifierSpec("prm", _build, "a process reward model scoring each step (transformers or vLLM)",
+                                needs_model="a PRM checkpoint directory or hub id"))

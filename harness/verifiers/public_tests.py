@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
+from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
 
 
 def _score_one(text: str, question: Question) -> float:
@@ -47,3 +48,7 @@ class PublicTestsVerifier:
 
     async def close(self) -> None:
         return None
+
+
+VERIFIERS.register(VerifierSpec("public_tests", lambda v: PublicTestsVerifier(**v.options),
+                                "runs a program against the public tests in its prompt, in the sandbox"))

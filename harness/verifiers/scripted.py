@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
+from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
 
 StepScorer = Callable[[str, list[str]], list[float]]  # (problem, steps) -> one score per step
 
@@ -49,3 +50,6 @@ class ScriptedVerifier:
 
     async def close(self) -> None:
         return None
+
+
+VERIFIERS.register(VerifierSpec("scripted", lambda v: ScriptedVerifier(**v.options), "scripted scores for tests"))
