@@ -12,13 +12,19 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import duckdb
 
 from core.errors import UserError
+from core.grade import Grade
+from harness import queries
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 SCHEMA_VERSION = 1
 DEFAULT_DB = "thinkbench.duckdb"
@@ -78,18 +84,22 @@ SAMPLE_COLS = [
 ]
 
 
-def _arrow(cols: list[str], rows: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
-    import pyarrow as pa  # noqa: PLC0415
+def _arrow(cols: list[str], rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows as one Arrow table, columns in the table's order (missing keys become NULL)."""
+    import pyarrow as pa  # noqa: PLC0415 - deferred: only the writing driver needs pyarrow, not `thinkbench ls`
 
     return pa.table({c: [r.get(c) for r in rows] for c in cols})
 
 
 def db_path(explicit: str | None = None) -> Path:
+    """The store file: --db, else $THINKBENCH_DB, else ./thinkbench.duckdb."""
     return Path(explicit or os.environ.get("THINKBENCH_DB") or DEFAULT_DB).expanduser()
 
 
 @dataclass
 class RunRow:
+    """One line of `thinkbench ls`: a run and how far it got."""
+
     run_id: str
     suite: str
     model: str
@@ -103,7 +113,27 @@ class RunRow:
     limited: bool
 
 
+@dataclass(frozen=True)
+class RunStart:
+    """What a run is when it starts: the row `begin_run` writes (status, timestamps and counts come later)."""
+
+    run_id: str
+    suite: str
+    model: str
+    engine: str
+    strategy: str
+    config: dict
+    identity: dict
+    manifest: dict
+    n_problems: int
+    limited: bool
+    policy_params: int | None = None
+    verifier_params: int | None = None
+
+
 class Store:
+    """The one writer of the results file; reads go through `query`/`reading` with named queries."""
+
     def __init__(self, path: str | Path | None = None, read_only: bool = False) -> None:
         self.path = db_path(str(path) if path else None)
         self.read_only = read_only
@@ -120,6 +150,10 @@ class Store:
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection, retried while another process holds the file between its commits.
+
+        Store methods use it; other modules read through `query`/`reading` and write through methods.
+        """
         last: Exception | None = None
         for _ in range(100):  # another process may hold the file between its commits
             try:
@@ -143,6 +177,7 @@ class Store:
             con.close()
 
     def _check(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Refuse a foreign or newer file with one line, before anything reads or writes it."""
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if tables and "thinkbench_meta" not in tables:
             raise UserError(f"{self.path} is a DuckDB file but not a ThinkBench store; pass another --db")
@@ -154,40 +189,73 @@ class Store:
             raise UserError(f"{self.path} is empty, not a ThinkBench store; run `thinkbench run` first")
 
     def _init_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create missing tables (IF NOT EXISTS), so a store written by earlier code opens unchanged."""
         con.execute(SCHEMA)
         con.execute("INSERT OR IGNORE INTO thinkbench_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
     # -- runs --------------------------------------------------------------------------------
-    def begin_run(self, run_id: str, suite: str, model: str, engine: str, strategy: str, config: dict,
-                  identity: dict, manifest: dict, n_problems: int, limited: bool,
-                  policy_params: int | None, verifier_params: int | None = None) -> str:
-        """Create the run, or mark an existing one running again. Returns its previous status."""
+    def begin_run(self, start: RunStart | str | None = None, *args: Any, **kwargs: Any) -> str:
+        """Create the run, or mark an existing one running again. Returns its previous status ("new" if none).
+
+        Takes a `RunStart`, or its fields as keyword arguments. The old 12-positional form
+        (run_id, suite, ..., policy_params, verifier_params) still works until the runner moves to
+        the record; it is kept for that switch only and will be dropped after it.
+        """
+        run = _run_start(start, args, kwargs)
         with self.connect() as con:
-            row = con.execute("SELECT status FROM runs WHERE run_id=?", [run_id]).fetchone()
+            row = con.execute(queries.RUN_STATUS, [run.run_id]).fetchone()
             if row is None:
                 con.execute(
                     "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,'running',?,?,?,?,now(),now(),NULL,NULL)",
-                    [run_id, suite, model, engine, strategy, json.dumps(config), json.dumps(identity),
-                     json.dumps(manifest), n_problems, limited, policy_params, verifier_params],
+                    [run.run_id, run.suite, run.model, run.engine, run.strategy, json.dumps(run.config),
+                     json.dumps(run.identity), json.dumps(run.manifest), run.n_problems, run.limited,
+                     run.policy_params, run.verifier_params],
                 )
                 return "new"
             con.execute("UPDATE runs SET status='running', started_at=now(), manifest=?, error=NULL WHERE run_id=?",
-                        [json.dumps(manifest), run_id])
-            return row[0]
+                        [json.dumps(run.manifest), run.run_id])
+            return str(row[0])
 
     def end_run(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Record how a run ended (complete, incomplete, failed) and why."""
         with self.connect() as con:
             con.execute("UPDATE runs SET status=?, finished_at=now(), error=? WHERE run_id=?", [status, error, run_id])
 
     def update_manifest(self, run_id: str, extra: dict) -> None:
+        """Merge keys into a run's manifest (engine facts are known only once the actors started)."""
         with self.connect() as con:
-            row = con.execute("SELECT manifest FROM runs WHERE run_id=?", [run_id]).fetchone()
-            manifest = {**json.loads(row[0] or "{}"), **extra}
-            con.execute("UPDATE runs SET manifest=? WHERE run_id=?", [json.dumps(manifest), run_id])
+            _merge_manifest(con, run_id, extra)
 
-    def completed_problems(self, run_id: str) -> set[str]:
+    def set_param_counts(self, run_id: str, policy_params: int | None, verifier_params: int | None) -> None:
+        """Record the parameter counts that price the run's FLOPs (known only once the engines loaded)."""
         with self.connect() as con:
-            return {r[0] for r in con.execute("SELECT problem_id FROM attempts WHERE run_id=?", [run_id]).fetchall()}
+            con.execute("UPDATE runs SET policy_params=?, verifier_params=? WHERE run_id=?",
+                        [policy_params, verifier_params, run_id])
+
+    def clear_failed(self, run_id: str) -> None:
+        """Delete a run's failed attempts and their samples, so a rerun retries exactly those problems."""
+        with self.connect() as con, _transaction(con):
+            con.execute("DELETE FROM samples WHERE run_id=? AND problem_id IN "
+                        "(SELECT problem_id FROM attempts WHERE run_id=? AND error IS NOT NULL)", [run_id, run_id])
+            con.execute("DELETE FROM attempts WHERE run_id=? AND error IS NOT NULL", [run_id])
+
+    def replace_run(self, start: RunStart, status: str, attempts: Any, samples: Any) -> None:
+        """Write a whole run at once, replacing any earlier copy (synthetic stores for tests and benches).
+
+        attempts and samples are DataFrames or Arrow tables with exactly ATTEMPT_COLS / SAMPLE_COLS,
+        bulk-inserted: a synthetic store holds far more rows than `commit`'s dicts would carry cheaply.
+        """
+        with self.connect() as con, _transaction(con):
+            for table in ("samples", "attempts", "runs"):
+                con.execute(f"DELETE FROM {table} WHERE run_id=?", [start.run_id])
+            con.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,now(),now(),now(),NULL)",
+                        [start.run_id, start.suite, start.model, start.engine, start.strategy,
+                         json.dumps(start.config), json.dumps(start.identity), json.dumps(start.manifest), status,
+                         start.n_problems, start.limited, start.policy_params, start.verifier_params])
+            for table, cols, frame in (("attempts", ATTEMPT_COLS, attempts), ("samples", SAMPLE_COLS, samples)):
+                con.register("tb_frame", frame)
+                con.execute(f"INSERT INTO {table} ({','.join(cols)}) SELECT {','.join(cols)} FROM tb_frame")
+                con.unregister("tb_frame")
 
     def commit(self, attempts: list[dict[str, Any]], samples: list[dict[str, Any]],
                disagreements: list[dict[str, Any]] | None = None, events: list[dict[str, Any]] | None = None) -> None:
@@ -203,38 +271,67 @@ class Store:
             ("grader_disagreements", DISAGREEMENT_COLS, disagreements or []), ("run_events", EVENT_COLS, events or []),
         ) if rows]
         tables = [(t, cols, _arrow(cols, rows)) for t, cols, rows in batches]
-        with self.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                for table, cols, arrow in tables:
-                    con.register("tb_batch", arrow)
-                    verb = "INSERT INTO" if table == "run_events" else "INSERT OR IGNORE INTO"
-                    con.execute(f"{verb} {table} ({','.join(cols)}) SELECT {','.join(cols)} FROM tb_batch")
-                    con.unregister("tb_batch")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self.connect() as con, _transaction(con):
+            for table, cols, arrow in tables:
+                con.register("tb_batch", arrow)
+                verb = "INSERT INTO" if table == "run_events" else "INSERT OR IGNORE INTO"
+                con.execute(f"{verb} {table} ({','.join(cols)}) SELECT {','.join(cols)} FROM tb_batch")
+                con.unregister("tb_batch")
 
     def add_events(self, events: list[dict[str, Any]]) -> None:
+        """Store worker events (failures, recoveries) outside any attempt batch."""
         self.commit([], [], None, events)
 
+    def apply_regrade(self, run_id: str, grader_version: str, sample_grades: list[tuple[str, int, Grade]],
+                      final_grades: list[tuple[str, Grade]], disagreements: list[dict[str, Any]]) -> None:
+        """Store a re-grading in one transaction, so a run is never left half old grades, half new.
+
+        sample_grades: (problem_id, sample_idx, grade); final_grades: (problem_id, grade) of the
+        attempts' final answers. The run's disagreements of this grader version are replaced, and its
+        manifest records the version that graded it.
+        """
+        with self.connect() as con, _transaction(con):
+            if sample_grades:
+                con.executemany("UPDATE samples SET correct=?, grade_status=? "
+                                "WHERE run_id=? AND problem_id=? AND sample_idx=?",
+                                [[g.correct, g.status, run_id, pid, idx] for pid, idx, g in sample_grades])
+            if final_grades:
+                con.executemany("UPDATE attempts SET correct=?, grade_status=?, grade_reason=?, grader_version=? "
+                                "WHERE run_id=? AND problem_id=?",
+                                [[g.correct, g.status, g.reason, g.grader_version, run_id, pid]
+                                 for pid, g in final_grades])
+            con.execute("DELETE FROM grader_disagreements WHERE run_id=? AND grader_version=?", [run_id, grader_version])
+            if disagreements:
+                con.executemany(f"INSERT INTO grader_disagreements ({','.join(DISAGREEMENT_COLS)}) VALUES "
+                                f"({','.join('?' * len(DISAGREEMENT_COLS))}) ON CONFLICT DO NOTHING",
+                                [[d.get(c) for c in DISAGREEMENT_COLS] for d in disagreements])
+            _merge_manifest(con, run_id, {"grader_version": grader_version})
+
     # -- reading -----------------------------------------------------------------------------
+    def completed_problems(self, run_id: str) -> set[str]:
+        """Problems with a stored attempt, failed ones included."""
+        return {r[0] for r in self.query(queries.COMPLETED_PROBLEMS, [run_id])}
+
+    def failed_problems(self, run_id: str) -> set[str]:
+        """Problems whose stored attempt failed (error IS NOT NULL): a rerun retries them."""
+        return {r[0] for r in self.query(queries.FAILED_PROBLEMS, [run_id])}
+
+    def count_failed(self, run_id: str) -> int:
+        """How many of a run's stored attempts failed."""
+        return int(self.query(queries.COUNT_FAILED, [run_id])[0][0])
+
+    def attempt_totals(self, run_id: str) -> tuple[int, int, int]:
+        """(attempts, correct attempts, generated tokens) of a run: the numbers of its summary line."""
+        done, correct, tokens = self.query(queries.ATTEMPT_TOTALS, [run_id])[0]
+        return int(done), int(correct), int(tokens)
+
     def runs(self) -> list[RunRow]:
-        with self.connect() as con:
-            rows = con.execute(
-                """SELECT r.run_id, r.suite, r.model, r.strategy, r.status, r.n_problems,
-                          count(a.problem_id), coalesce(sum(CASE WHEN a.correct THEN 1 ELSE 0 END), 0),
-                          coalesce(sum(a.generated_tokens), 0), r.created_at, r.limited
-                   FROM runs r LEFT JOIN attempts a USING (run_id)
-                   GROUP BY ALL ORDER BY r.created_at"""
-            ).fetchall()
-        return [RunRow(*r) for r in rows]
+        """Every run with its progress and headline numbers, oldest first."""
+        return [RunRow(*r) for r in self.query(queries.RUN_LIST)]
 
     def resolve_run(self, prefix: str) -> str:
         """A run id from a unique prefix, as git does for commits."""
-        with self.connect() as con:
-            ids = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE run_id LIKE ?", [prefix + "%"]).fetchall()]
+        ids = [r[0] for r in self.query(queries.RUN_IDS_LIKE, [prefix + "%"])]
         if not ids:
             raise UserError(f"no run {prefix!r} in {self.path}; `thinkbench ls` lists the runs")
         if len(ids) > 1:
@@ -242,8 +339,9 @@ class Store:
         return ids[0]
 
     def run_record(self, run_id: str) -> dict[str, Any]:
+        """One run's row as a dict, with config, identity and manifest decoded from JSON."""
         with self.connect() as con:
-            cur = con.execute("SELECT * FROM runs WHERE run_id=?", [run_id])
+            cur = con.execute(queries.RUN_RECORD, [run_id])
             cols = [d[0] for d in cur.description]
             row = cur.fetchone()
         rec = dict(zip(cols, row))
@@ -252,5 +350,66 @@ class Store:
         return rec
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        """Rows of one read, normally a named query from harness.queries."""
         with self.connect() as con:
             return con.execute(sql, params or []).fetchall()
+
+    @contextmanager
+    def reading(self) -> Iterator[Reader]:
+        """Several reads on one brief connection, so a view sees one consistent state and frees the file fast."""
+        with self.connect() as con:
+            yield Reader(con.cursor())  # a fresh cursor: the schema check may leave a result pending
+
+
+class Reader:
+    """Read-side handle on one open connection: rows, Arrow tables or DataFrames of named queries."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        """Rows as tuples."""
+        return self._con.execute(sql, params or []).fetchall()
+
+    def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """A pyarrow Table (column arrays for the leaderboard's vectorised estimators)."""
+        return self._con.sql(sql, params=params or []).to_arrow_table()
+
+    def df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """A pandas DataFrame."""
+        return self._con.execute(sql, params or []).df()
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All statements inside commit together or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _merge_manifest(con: duckdb.DuckDBPyConnection, run_id: str, extra: dict) -> None:
+    """Read-modify-write of a run's manifest on an open connection (inside the caller's transaction, if any)."""
+    row = con.execute(queries.RUN_MANIFEST, [run_id]).fetchone()
+    manifest = {**json.loads(row[0] or "{}"), **extra}
+    con.execute("UPDATE runs SET manifest=? WHERE run_id=?", [json.dumps(manifest), run_id])
+
+
+def _run_start(first: RunStart | str | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunStart:
+    """Accept `begin_run`'s three call forms (record, keywords, legacy positionals) as one RunStart."""
+    if isinstance(first, RunStart):
+        if args or kwargs:
+            raise TypeError("begin_run(RunStart) takes no other arguments")
+        return first
+    positional = (first, *args) if first is not None else args
+    names = [f.name for f in fields(RunStart)]
+    if len(positional) > len(names):
+        raise TypeError(f"begin_run takes at most {len(names)} run fields, got {len(positional)}")
+    values = dict(zip(names, positional))
+    if values.keys() & kwargs.keys():
+        raise TypeError(f"begin_run got {sorted(values.keys() & kwargs.keys())} twice")
+    return RunStart(**values, **kwargs)

@@ -1,0 +1,139 @@
+"""Every read of the store, by name: the one place to look for (or add) SQL that reads results.
+
+Writes are `Store` methods (harness/store.py); reads are named here and run through the store:
+`store.query(queries.RUN_EVENTS, [rid])`, or `with store.reading() as r: r.arrow(...)` when a view
+needs several reads from one brief connection. A name says what a caller gets, so a schema change
+is one edit here instead of a hunt through the CLI, the leaderboard and the grader. This module
+imports nothing, so any layer may name a query without importing the store's dependencies.
+"""
+
+from __future__ import annotations
+
+# -- runs -------------------------------------------------------------------------------------------
+RUN_STATUS = "SELECT status FROM runs WHERE run_id=?"
+"""(status,) of one run, or no row."""
+
+RUN_RECORD = "SELECT * FROM runs WHERE run_id=?"
+"""Every column of one run (`Store.run_record` names them from the cursor)."""
+
+RUN_MANIFEST = "SELECT manifest FROM runs WHERE run_id=?"
+"""(manifest JSON,) of one run."""
+
+RUN_IDS_LIKE = "SELECT run_id FROM runs WHERE run_id LIKE ?"
+"""Run ids matching a LIKE pattern (a prefix + '%')."""
+
+RUN_LIST = """SELECT r.run_id, r.suite, r.model, r.strategy, r.status, r.n_problems,
+                     count(a.problem_id), coalesce(sum(CASE WHEN a.correct THEN 1 ELSE 0 END), 0),
+                     coalesce(sum(a.generated_tokens), 0), r.created_at, r.limited
+              FROM runs r LEFT JOIN attempts a USING (run_id)
+              GROUP BY ALL ORDER BY r.created_at"""
+"""One `RunRow` per run with its progress and headline accuracy, oldest first (`thinkbench ls`)."""
+
+LATEST_SUITE = "SELECT suite FROM runs ORDER BY created_at DESC LIMIT 1"
+"""(suite,) of the most recent run: `thinkbench report`'s default."""
+
+SUITE_RUNS = "SELECT run_id, strategy, identity FROM runs WHERE suite=? ORDER BY created_at"
+"""(run_id, strategy, identity JSON) of a suite's runs, oldest first (the end-of-run report)."""
+
+SUITES_BY_RECENCY = "SELECT suite FROM runs GROUP BY suite ORDER BY max(created_at) DESC"
+"""(suite,) for each suite, the most recently run first (the app's suite picker)."""
+
+RUN_STRATEGY_IDENTITY = "SELECT strategy, identity FROM runs WHERE run_id=?"
+"""(strategy, identity JSON) of one run (adaptive's calibration)."""
+
+# -- attempts ---------------------------------------------------------------------------------------
+COMPLETED_PROBLEMS = "SELECT problem_id FROM attempts WHERE run_id=?"
+"""(problem_id,) of every stored attempt of a run, failed ones included."""
+
+FAILED_PROBLEMS = "SELECT problem_id FROM attempts WHERE run_id=? AND error IS NOT NULL"
+"""(problem_id,) of a run's attempts whose strategy failed: retried on rerun."""
+
+COUNT_FAILED = "SELECT count(*) FROM attempts WHERE run_id=? AND error IS NOT NULL"
+"""(count,) of a run's failed attempts."""
+
+ATTEMPT_TOTALS = ("SELECT count(*), coalesce(sum(CASE WHEN correct THEN 1 ELSE 0 END),0), "
+                  "coalesce(sum(generated_tokens),0) FROM attempts WHERE run_id=?")
+"""(attempts, correct, generated tokens) of a run: the run summary's numbers."""
+
+RUN_BY_DIFFICULTY = """SELECT difficulty, count(*), avg(CASE WHEN correct THEN 1.0 ELSE 0.0 END), avg(generated_tokens),
+                  sum(CASE WHEN grade_status IN ('timeout','error') THEN 1 ELSE 0 END)
+           FROM attempts WHERE run_id=? GROUP BY difficulty ORDER BY difficulty NULLS LAST"""
+"""(difficulty, problems, accuracy, tokens/problem, grader errors) per difficulty (`thinkbench show`)."""
+
+RUN_FINISHED_ATTEMPTS = ("SELECT problem_id, correct, generated_tokens, difficulty FROM attempts "
+                         "WHERE run_id=? AND error IS NULL")
+"""(problem_id, correct, generated tokens, difficulty) of a run's attempts that did not fail."""
+
+RUN_FINAL_TEXTS = "SELECT problem_id, final_text, correct FROM attempts WHERE run_id=? AND error IS NULL"
+"""(problem_id, final text, stored verdict) of a run's finished attempts: what regrading re-reads."""
+
+RUN_PROBLEM_ORDER = "SELECT problem_id, problem_index FROM attempts WHERE run_id=? ORDER BY problem_index"
+"""(problem_id, index) of a run's attempts in suite order (adaptive's calibration split)."""
+
+RUN_ATTEMPT_OUTCOMES = "SELECT problem_id, correct, generated_tokens FROM attempts WHERE run_id=?"
+"""(problem_id, correct, generated tokens) of every attempt of a run (adaptive's calibration)."""
+
+RUN_ATTEMPT_COSTS = "SELECT problem_id, correct, generated_tokens, verifier_tokens FROM attempts WHERE run_id=?"
+"""(problem_id, correct, generated tokens, verifier tokens) of every attempt (adaptive's allocation report)."""
+
+# -- samples ----------------------------------------------------------------------------------------
+RUN_SAMPLE_POOL = ("SELECT problem_id, vote_key, correct, generated_tokens FROM samples WHERE run_id=? "
+                   "ORDER BY problem_id, sample_idx")
+"""(problem_id, vote key, correct, generated tokens) of a run's samples, pool by pool (the end-of-run report)."""
+
+RUN_SAMPLE_TEXTS = "SELECT problem_id, sample_idx, text, correct FROM samples WHERE run_id=?"
+"""(problem_id, sample index, text, stored verdict) of a run's samples: what regrading re-reads."""
+
+PILOT_SAMPLES = ("SELECT problem_id, vote_key, correct FROM samples WHERE run_id=? AND sample_idx < ? "
+                 "ORDER BY problem_id, sample_idx")
+"""(problem_id, vote key, correct) of the first N samples per problem (adaptive's pilot difficulty)."""
+
+# -- events and grader disagreements ----------------------------------------------------------------
+RUN_EVENTS = ("SELECT occurred_at, worker, kind, problem_id, detail FROM run_events WHERE run_id=? "
+              "ORDER BY occurred_at LIMIT 20")
+"""The first 20 (time, worker, kind, problem_id, detail) events of a run (`thinkbench show`)."""
+
+RUN_DISAGREEMENTS = (
+    "SELECT problem_id, sample_idx, gold, extracted, ours, theirs, ours_reason, grader_version, response "
+    "FROM grader_disagreements WHERE run_id=? ORDER BY problem_id, sample_idx LIMIT ?")
+"""Up to LIMIT stored disagreements with the second-opinion grader, by problem and sample."""
+
+COUNT_DISAGREEMENTS = "SELECT count(*) FROM grader_disagreements WHERE run_id=?"
+"""(count,) of a run's stored disagreements."""
+
+# -- the leaderboard's snapshot (Arrow reads; lists of ids become `?` placeholders) -------------------
+SNAPSHOT_RUN_COLS = ("run_id, suite, model, engine, strategy, config, identity, manifest, status, n_problems, "
+                     "limited, policy_params, verifier_params, created_at, started_at, finished_at, error")
+SNAPSHOT_ATTEMPT_COLS = ("run_id, problem_id, problem_index, gold, difficulty, subject, final_answer, correct, "
+                         "grade_status, n_samples, prompt_tokens, generated_tokens, verifier_tokens, flops, "
+                         "wall_seconds, error")
+
+
+def _marks(n: int) -> str:
+    """`?,?,...` for an IN list of n values (DuckDB binds each one)."""
+    return ",".join("?" * n)
+
+
+def snapshot_runs(n_suites: int) -> str:
+    """Runs of n_suites given suites (every run when 0), oldest first."""
+    where = f" WHERE suite IN ({_marks(n_suites)})" if n_suites else ""
+    return f"SELECT {SNAPSHOT_RUN_COLS} FROM runs{where} ORDER BY created_at"
+
+
+def snapshot_attempts(n_runs: int) -> str:
+    """Attempts of n_runs given runs, in run then suite order."""
+    return (f"SELECT {SNAPSHOT_ATTEMPT_COLS} FROM attempts WHERE run_id IN ({_marks(n_runs)}) "
+            "ORDER BY run_id, problem_index")
+
+
+def snapshot_samples(n_runs: int) -> str:
+    """Sample pools (no texts) of n_runs given runs, sorted by (run, problem, sample)."""
+    return ("SELECT run_id, problem_id, vote_key, correct, score, generated_tokens FROM samples "
+            f"WHERE run_id IN ({_marks(n_runs)}) ORDER BY run_id, problem_id, sample_idx")
+
+
+def problem_samples(n_runs: int) -> str:
+    """Every sample of one problem (first parameter) for n_runs runs, texts included (the sample explorer)."""
+    return ("SELECT run_id, sample_idx, text, extracted, vote_key, score, mean_logprob, correct, grade_status, "
+            f"finish_reason, generated_tokens FROM samples WHERE problem_id=? AND run_id IN ({_marks(n_runs)}) "
+            "ORDER BY run_id, sample_idx")
