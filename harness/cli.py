@@ -1,6 +1,9 @@
-"""`thinkbench`: run, ls, show, report.
+"""`thinkbench`: the top layer. run, ls, show, report, suites, regrade, grader-disagreements here; leaderboard,
+export and compare from `leaderboard.commands`, registered explicitly in `build_parser`.
 
-Every user-fixable problem ends as one line on stderr and exit status 2, with no traceback.
+Every user-fixable problem ends as one line on stderr and exit status 2, with no traceback. Every
+invocation imports this module, so handlers import their heavy dependencies (Ray, DuckDB, the
+suites, matplotlib) when they run, not here.
 """
 
 from __future__ import annotations
@@ -9,13 +12,21 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 from core.errors import UserError
+from harness import queries
+from leaderboard import commands as leaderboard_commands
+
+if TYPE_CHECKING:
+    from harness.store import Store
+
+Handler = Callable[[argparse.Namespace], int]
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+    def error(self, message: str) -> NoReturn:
+        """One line, exit 2, like every other bad input (argparse would print usage and exit itself)."""
         raise UserError(f"{message}; see `{self.prog} --help`")
 
 
@@ -31,9 +42,31 @@ def _param(text: str, flag: str = "--param") -> tuple[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand, registered here by name: the CLI is the top layer and imports each feature's handlers."""
     p = _Parser(prog="thinkbench", description="Test-time compute benchmark and leaderboard harness.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    _add_run_parser(sub)
 
+    ls = sub.add_parser("ls", help="list runs with status and headline accuracy")
+    ls.add_argument("--db")
+
+    show = sub.add_parser("show", help="one run: config, manifest, accuracy by difficulty")
+    show.add_argument("run")
+    show.add_argument("--db")
+
+    rep = sub.add_parser("report", help="compute-matched table and plot over the runs of a suite")
+    rep.add_argument("suite", nargs="?", help="suite name as stored (default: the most recent run's)")
+    rep.add_argument("--db")
+    rep.add_argument("--plot", help="PNG path (default out/<suite>.png)")
+
+    sub.add_parser("suites", help="list registered suites")
+    COMMANDS.update(leaderboard_commands.register(sub))  # leaderboard, export, compare
+    COMMANDS.update(_register_grading(sub))  # regrade, grader-disagreements
+    return p
+
+
+def _add_run_parser(sub: argparse._SubParsersAction) -> None:
+    """`thinkbench run`: every flag overrides the same key of a YAML config."""
     r = sub.add_parser("run", help="run a strategy on a suite (resumes an identical earlier run)")
     r.add_argument("--config", help="YAML run config; flags override it")
     r.add_argument("--suite", help="suite name, e.g. math500, gsm8k, arith:digits=2,n=50,seed=0")
@@ -63,37 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plot", help="where to write the accuracy-vs-tokens PNG (default out/<suite>.png)")
     r.add_argument("--dry-run", action="store_true", help="print the actors, resources and problem queue; run nothing")
 
-    ls = sub.add_parser("ls", help="list runs with status and headline accuracy")
-    ls.add_argument("--db")
 
-    show = sub.add_parser("show", help="one run: config, manifest, accuracy by difficulty")
-    show.add_argument("run")
-    show.add_argument("--db")
-
-    rep = sub.add_parser("report", help="compute-matched table and plot over the runs of a suite")
-    rep.add_argument("suite", nargs="?", help="suite name as stored (default: the most recent run's)")
-    rep.add_argument("--db")
-    rep.add_argument("--plot", help="PNG path (default out/<suite>.png)")
-
-    sub.add_parser("suites", help="list registered suites")
-    for register in _extensions():
-        COMMANDS.update(register(sub))
-    return p
-
-
-def _extensions():  # type: ignore[no-untyped-def]
-    """Subcommands that live beside their feature (leaderboard, grading): each module's `register(sub)`
-    adds its parsers and returns {name: handler}."""
-    import importlib  # noqa: PLC0415
-
-    for name in EXTENSION_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name == name:
-                continue
-            raise
-        yield module.register
+def _register_grading(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """`regrade` and `grader-disagreements`: grading after the fact (logic in harness/regrade.py)."""
+    rg = sub.add_parser("regrade", help="re-grade a stored run with the current grader (no regeneration)")
+    rg.add_argument("run")
+    rg.add_argument("--db")
+    rg.add_argument("--data-dir")
+    rg.add_argument("--force", action="store_true", help="regrade even if the run is marked running")
+    dis = sub.add_parser("grader-disagreements", help="responses where the second-opinion grader disagrees")
+    dis.add_argument("run")
+    dis.add_argument("--db")
+    dis.add_argument("--limit", type=int, default=50)
+    return {"regrade": cmd_regrade, "grader-disagreements": cmd_disagreements}
 
 
 def _overrides(a: argparse.Namespace) -> dict[str, Any]:
@@ -118,8 +133,8 @@ def _plot_path(explicit: str | None, suite: str) -> Path:
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    from harness.config import load_config  # noqa: PLC0415
-    from harness.runner import run  # noqa: PLC0415
+    from harness.config import load_config  # noqa: PLC0415 - deferred: pydantic models of every seam
+    from harness.runner import run  # noqa: PLC0415 - deferred: Ray loads only for `run`
 
     cfg = load_config(a.config, _overrides(a))
     summary = run(cfg, dry_run=a.dry_run)
@@ -128,7 +143,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     acc = summary.correct / summary.done if summary.done else 0.0
     print(f"run {summary.run_id} {summary.status}: {summary.done}/{summary.n_problems} problems, "
           f"accuracy {acc:.3f}, {summary.generated_tokens / max(1, summary.done):.1f} generated tokens/problem")
-    from harness.store import Store  # noqa: PLC0415
+    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     store = Store(cfg.db, read_only=True)
     suite = store.run_record(summary.run_id)["suite"]
@@ -136,8 +151,9 @@ def cmd_run(a: argparse.Namespace) -> int:
     return 0 if summary.status == "complete" else 1
 
 
-def _report(store, suite: str, plot_arg: str | None, run_ids: list[str] | None = None) -> None:  # type: ignore[no-untyped-def]
-    from leaderboard.report import format_table, plot, suite_curves  # noqa: PLC0415
+def _report(store: Store, suite: str, plot_arg: str | None, run_ids: list[str] | None = None) -> None:
+    """The compute-matched table (and PNG) over a suite's runs, after `run` and for `report`."""
+    from leaderboard.report import format_table, plot, suite_curves  # noqa: PLC0415 - deferred: numpy and the estimators
 
     curves = suite_curves(store, suite, run_ids)
     print()
@@ -148,7 +164,7 @@ def _report(store, suite: str, plot_arg: str | None, run_ids: list[str] | None =
 
 
 def cmd_ls(a: argparse.Namespace) -> int:
-    from harness.store import Store  # noqa: PLC0415
+    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     rows = Store(a.db, read_only=True).runs()
     if not rows:
@@ -165,7 +181,7 @@ def cmd_ls(a: argparse.Namespace) -> int:
 
 
 def cmd_show(a: argparse.Namespace) -> int:
-    from harness.store import Store  # noqa: PLC0415
+    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     store = Store(a.db, read_only=True)
     rid = store.resolve_run(a.run)
@@ -174,10 +190,7 @@ def cmd_show(a: argparse.Namespace) -> int:
     print(f"created {rec['created_at']}  finished {rec['finished_at']}")
     print("config:   " + json.dumps(rec["config"], sort_keys=True))
     print("manifest: " + json.dumps({k: v for k, v in rec["manifest"].items() if k != "workers"}, sort_keys=True))
-    rows = store.query(
-        """SELECT difficulty, count(*), avg(CASE WHEN correct THEN 1.0 ELSE 0.0 END), avg(generated_tokens),
-                  sum(CASE WHEN grade_status IN ('timeout','error') THEN 1 ELSE 0 END)
-           FROM attempts WHERE run_id=? GROUP BY difficulty ORDER BY difficulty NULLS LAST""", [rid])
+    rows = store.query(queries.RUN_BY_DIFFICULTY, [rid])
     print(f"\n{'difficulty':>10}{'problems':>10}{'accuracy':>10}{'tok/prob':>10}{'grader errors':>15}")
     for d, n, acc, tok, errs in rows:
         print(f"{'-' if d is None else f'{d:g}':>10}{n:>10}{acc:>10.3f}{tok or 0:>10.1f}{errs:>15}")
@@ -188,8 +201,7 @@ def cmd_show(a: argparse.Namespace) -> int:
             rate = w["generated_tokens"] / w["busy_seconds"] if w["busy_seconds"] else 0.0
             print(f"{w['worker']:>8}{w['status']:>9}{w['problems']:>10}{w['generated_tokens']:>10}{rate:>12.1f}"
                   f"{w['failures']:>10}{w['recoveries']:>11}")
-    events = store.query("SELECT occurred_at, worker, kind, problem_id, detail FROM run_events WHERE run_id=? "
-                         "ORDER BY occurred_at LIMIT 20", [rid])
+    events = store.query(queries.RUN_EVENTS, [rid])
     if events:
         print("\nevents:")
         for at, worker, kind, pid, detail in events:
@@ -198,12 +210,12 @@ def cmd_show(a: argparse.Namespace) -> int:
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    from harness.store import Store  # noqa: PLC0415
+    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     store = Store(a.db, read_only=True)
     suite = a.suite
     if suite is None:
-        row = store.query("SELECT suite FROM runs ORDER BY created_at DESC LIMIT 1")
+        row = store.query(queries.LATEST_SUITE)
         if not row:
             raise UserError("the store holds no runs; run `thinkbench run` first")
         suite = row[0][0]
@@ -212,14 +224,45 @@ def cmd_report(a: argparse.Namespace) -> int:
 
 
 def cmd_suites(_: argparse.Namespace) -> int:
-    from suites import suite_names  # noqa: PLC0415
+    from suites import suite_names  # noqa: PLC0415 - deferred: discovering suites imports every suite module
 
     print("\n".join(suite_names()))
     return 0
 
 
-EXTENSION_MODULES = ["leaderboard.commands", "evaluators.commands"]
-COMMANDS = {"run": cmd_run, "ls": cmd_ls, "show": cmd_show, "report": cmd_report, "suites": cmd_suites}
+def cmd_regrade(a: argparse.Namespace) -> int:
+    """Re-grade a stored run with the current grader; writes (so the store opens read-write)."""
+    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
+    from harness.regrade import regrade  # noqa: PLC0415 - deferred: grading loads the suites and their graders
+
+    s = regrade(Store(a.db), a.run, a.data_dir, a.force)
+    print(f"regraded run {s.run_id} with {s.grader_version}: {s.samples} samples ({s.samples_changed} changed), "
+          f"{s.finals} final answers ({s.finals_changed} changed); accuracy {s.accuracy_before:.3f} -> "
+          f"{s.accuracy_after:.3f}; {s.disagreements} disagreements with the second-opinion grader")
+    return 0
+
+
+def cmd_disagreements(a: argparse.Namespace) -> int:
+    """List where the second-opinion grader disagreed, so a grader change can be reviewed by eye."""
+    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
+
+    store = Store(a.db, read_only=True)
+    rid = store.resolve_run(a.run)
+    rows = store.query(queries.RUN_DISAGREEMENTS, [rid, a.limit])
+    total = store.query(queries.COUNT_DISAGREEMENTS, [rid])[0][0]
+    print(f"run {rid}: {total} disagreement(s) between our grader and math-verify"
+          + (f" (showing {len(rows)})" if total > len(rows) else ""))
+    for pid, idx, gold, extracted, ours, theirs, reason, version, response in rows:
+        which = "final" if idx == -1 else f"sample {idx}"
+        tail = " ".join((response or "").split())[-80:]
+        print(f"- {pid} [{which}] gold={gold!r} extracted={extracted!r} ours={'correct' if ours else 'wrong'} "
+              f"({reason}; {version}) math-verify={'correct' if theirs else 'wrong'} | ...{tail}")
+    return 0
+
+
+COMMANDS: dict[str, Handler] = {"run": cmd_run, "ls": cmd_ls, "show": cmd_show, "report": cmd_report,
+                                "suites": cmd_suites}
+"""Handlers by subcommand; `build_parser` adds the leaderboard's and grading's as it registers their parsers."""
 
 
 def main(argv: list[str] | None = None) -> int:
