@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import queries
 from harness.store import Store
 from leaderboard.analysis import CurvePoint, pool_curve
 
@@ -29,17 +30,16 @@ def _label(strategy: str, identity_json: str) -> str:
 
 
 def suite_curves(store: Store, suite: str, run_ids: list[str] | None = None) -> list[RunCurve]:
-    runs = store.query("SELECT run_id, strategy, identity FROM runs WHERE suite=? ORDER BY created_at", [suite])
+    """Each run of a suite as curves from its sample pool, overall and per difficulty (the CLI table and PNG)."""
+    runs = store.query(queries.SUITE_RUNS, [suite])
     out = []
     for rid, strategy, config in runs:
         if run_ids and rid not in run_ids:
             continue
-        att = store.query("SELECT problem_id, correct, generated_tokens, difficulty FROM attempts "
-                          "WHERE run_id=? AND error IS NULL", [rid])
+        att = store.query(queries.RUN_FINISHED_ATTEMPTS, [rid])
         if not att:
             continue
-        rows = store.query("SELECT problem_id, vote_key, correct, generated_tokens FROM samples WHERE run_id=? "
-                           "ORDER BY problem_id, sample_idx", [rid])
+        rows = store.query(queries.RUN_SAMPLE_POOL, [rid])
         pools: dict[str, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
         for pid, key, ok, tok in rows:
             keys, oks, toks = pools[pid]

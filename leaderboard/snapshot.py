@@ -19,12 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import UserError
+from harness import queries
 from harness.store import Store
 
-RUN_COLS = ("run_id, suite, model, engine, strategy, config, identity, manifest, status, n_problems, limited, "
-            "policy_params, verifier_params, created_at, started_at, finished_at, error")
-ATTEMPT_COLS = ("run_id, problem_id, problem_index, gold, difficulty, subject, final_answer, correct, grade_status, "
-                "n_samples, prompt_tokens, generated_tokens, verifier_tokens, flops, wall_seconds, error")
+RUN_COLS = queries.SNAPSHOT_RUN_COLS
+ATTEMPT_COLS = queries.SNAPSHOT_ATTEMPT_COLS
 
 
 @dataclass
@@ -57,27 +56,17 @@ class Snapshot:
     read_seconds: float
 
 
-def _in_list(values: list[str]) -> str:
-    return ",".join("?" * len(values))
-
-
 def load(db: str | Path | None, suites: list[str] | None = None, run_ids: list[str] | None = None) -> Snapshot:
     """Runs, attempts and sample pools of the chosen suites (all when None), in one brief read-only connection."""
     t0 = time.perf_counter()
     store = Store(db, read_only=True)
-    where, params = "", []
-    if suites:
-        where, params = f" WHERE suite IN ({_in_list(suites)})", list(suites)
-    with store.connect() as conn:
-        con = conn.cursor()  # a fresh cursor: the store's schema check may leave a result pending
-        runs = con.sql(f"SELECT {RUN_COLS} FROM runs{where} ORDER BY created_at", params=params).to_arrow_table()
-        ids = [r for r in runs.column("run_id").to_pylist() if not run_ids or r in run_ids]
+    wanted = list(suites or [])
+    with store.reading() as r:
+        runs = r.arrow(queries.snapshot_runs(len(wanted)), wanted)
+        ids = [x for x in runs.column("run_id").to_pylist() if not run_ids or x in run_ids]
         if ids:
-            sel = f" WHERE run_id IN ({_in_list(ids)})"
-            attempts = con.sql(f"SELECT {ATTEMPT_COLS} FROM attempts{sel} ORDER BY run_id, problem_index",
-                               params=ids).to_arrow_table()
-            samples = con.sql("SELECT run_id, problem_id, vote_key, correct, score, generated_tokens FROM samples"
-                              f"{sel} ORDER BY run_id, problem_id, sample_idx", params=ids).to_arrow_table()
+            attempts = r.arrow(queries.snapshot_attempts(len(ids)), ids)
+            samples = r.arrow(queries.snapshot_samples(len(ids)), ids)
         else:
             attempts = samples = None
     read_seconds = time.perf_counter() - t0
@@ -119,18 +108,13 @@ def problem_samples(db: str | Path | None, problem_id: str, run_ids: list[str]) 
     """Every stored sample of one problem for the given runs, texts included (one short read)."""
     if not run_ids:
         return pd.DataFrame()
-    store = Store(db, read_only=True)
-    with store.connect() as con:
-        return con.execute(
-            "SELECT run_id, sample_idx, text, extracted, vote_key, score, mean_logprob, correct, grade_status, "
-            f"finish_reason, generated_tokens FROM samples WHERE problem_id=? AND run_id IN ({_in_list(run_ids)}) "
-            "ORDER BY run_id, sample_idx", [problem_id, *run_ids]).df()
+    with Store(db, read_only=True).reading() as r:
+        return r.df(queries.problem_samples(len(run_ids)), [problem_id, *run_ids])
 
 
 def suites(db: str | Path | None) -> list[str]:
-    store = Store(db, read_only=True)
-    with store.connect() as con:
-        return [r[0] for r in con.execute("SELECT suite FROM runs GROUP BY suite ORDER BY max(created_at) DESC").fetchall()]
+    """Suite names, the most recently run first (the app's default is the first)."""
+    return [r[0] for r in Store(db, read_only=True).query(queries.SUITES_BY_RECENCY)]
 
 
 def require_runs(snap: Snapshot) -> None:

@@ -7,14 +7,13 @@ then has no extracted answer. Verifier scores (optional) are noisy in favour of 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from harness.store import ATTEMPT_COLS, SAMPLE_COLS, Store
+from harness.store import ATTEMPT_COLS, SAMPLE_COLS, RunStart, Store
 
 
 @dataclass
@@ -45,60 +44,55 @@ def write(path: str | Path, suite: str, configs: list[SynthConfig], problems: in
     gold = rng.integers(0, 1000, size=problems)
     subject = np.array(subjects, dtype=object)[np.arange(problems) % len(subjects)]
     ids = []
-    with store.connect() as con:
-        for ci, c in enumerate(configs):
-            rid = run_id_for(suite, c)
-            ids.append(rid)
-            r = np.random.default_rng([seed, ci, c.seed])
-            p_right = 1 / (1 + np.exp(-(c.skill - (difficulty - 3) * 0.9)))
-            P, n = problems, c.n
-            right = r.random((P, n)) < p_right[:, None]
-            distractor = np.minimum(r.zipf(1.6, size=(P, n)), 30)
-            answer = np.where(right, gold[:, None], gold[:, None] + distractor)
-            missing = r.random((P, n)) < 0.03
-            gen = np.maximum(1, r.lognormal(np.log(c.tokens), 0.4, size=(P, n))).astype(np.int64)
-            score = np.where(right, r.normal(0.65, 0.2, (P, n)), r.normal(0.45, 0.2, (P, n))) if c.scores else None
-            key = answer.astype(str).astype(object)
-            key[missing] = None
-            samples = pd.DataFrame({
-                "run_id": rid, "problem_id": np.repeat(pid, n), "sample_idx": np.tile(np.arange(n), P),
-                "text": None, "finish_reason": "stop", "prompt_tokens": 0, "cached_prompt_tokens": 0,
-                "generated_tokens": gen.ravel(), "extracted": key.ravel(), "vote_key": key.ravel(),
-                "correct": (right & ~missing).ravel(), "grade_status": np.where((right & ~missing).ravel(), "correct", "wrong"),
-                "score": score.ravel() if score is not None else np.nan, "mean_logprob": np.nan, "meta": None,
-            })[SAMPLE_COLS]
-            samples["text"] = "Reasoning ... the answer is " + samples["extracted"].fillna("?")
-            counts = pd.DataFrame({"k": key.ravel(), "p": np.repeat(np.arange(P), n)}).dropna()
-            top = counts.groupby(["p", "k"]).size().reset_index().sort_values(0, ascending=False).drop_duplicates("p")
-            final = pd.Series(top["k"].to_numpy(), index=top["p"].to_numpy()).reindex(range(P))
-            prompt = 120
-            att = pd.DataFrame({
-                "run_id": rid, "problem_id": pid, "problem_index": np.arange(P), "gold": gold.astype(str),
-                "difficulty": difficulty, "subject": subject, "final_answer": final.to_numpy(),
-                "final_text": None, "correct": (final.to_numpy() == gold.astype(str)),
-                "grade_status": "graded", "grade_reason": None, "grader_version": "math-1.0", "n_samples": n,
-                "prompt_tokens": prompt, "cached_prompt_tokens": 0, "generated_tokens": gen.sum(axis=1),
-                "reasoning_tokens": 0, "verifier_tokens": (gen.sum(axis=1) if c.scores else 0),
-                "engine_calls": 1, "verifier_calls": (n if c.scores else 0),
-                "wall_seconds": gen.max(axis=1) / 50.0, "flops": 2.0 * 1.35e8 * (prompt + gen.sum(axis=1)),
-                "worker": "w0", "error": None, "meta": None, "committed_at": pd.Timestamp.now(),
-            })[ATTEMPT_COLS]
-            params = {"n": n, "temperature": c.temperature, "top_p": 1.0, "max_tokens": 1024, "stop": []}
-            identity = {"suite": suite, "model": c.model, "strategy": c.strategy, "params": params, "seed": c.seed,
-                        "template": "synthetic0000000", "engine": {"kind": "synthetic"}}
-            manifest = {"model": c.model, "engine": {"engine": "synthetic", "engine_version": "1"}, "dtype": "bfloat16",
-                        "seed": c.seed, "prompt_template": "synthetic0000000", "git_revision": "0" * 40,
-                        "grader_version": "math-1.0", "policy_params": 135000000}
-            con.execute("DELETE FROM samples WHERE run_id=?", [rid])
-            con.execute("DELETE FROM attempts WHERE run_id=?", [rid])
-            con.execute("DELETE FROM runs WHERE run_id=?", [rid])
-            con.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,false,135000000,NULL,now(),now(),now(),NULL)",
-                        [rid, suite, c.model, "synthetic", c.strategy, json.dumps({"suite": suite}), json.dumps(identity),
-                         json.dumps(manifest), status, P])
-            con.register("att_df", att)
-            con.execute("INSERT INTO attempts SELECT * FROM att_df")
-            con.register("samples_df", samples)
-            con.execute("INSERT INTO samples SELECT * FROM samples_df")
-            con.unregister("att_df")
-            con.unregister("samples_df")
+    for ci, c in enumerate(configs):
+        rid = run_id_for(suite, c)
+        ids.append(rid)
+        att, samples = _frames(rid, c, np.random.default_rng([seed, ci, c.seed]), pid, gold, difficulty, subject)
+        params = {"n": c.n, "temperature": c.temperature, "top_p": 1.0, "max_tokens": 1024, "stop": []}
+        identity = {"suite": suite, "model": c.model, "strategy": c.strategy, "params": params, "seed": c.seed,
+                    "template": "synthetic0000000", "engine": {"kind": "synthetic"}}
+        manifest = {"model": c.model, "engine": {"engine": "synthetic", "engine_version": "1"}, "dtype": "bfloat16",
+                    "seed": c.seed, "prompt_template": "synthetic0000000", "git_revision": "0" * 40,
+                    "grader_version": "math-1.0", "policy_params": 135000000}
+        store.replace_run(RunStart(rid, suite, c.model, "synthetic", c.strategy, {"suite": suite}, identity,
+                                   manifest, problems, limited=False, policy_params=135000000), status, att, samples)
     return ids
+
+
+def _frames(rid: str, c: SynthConfig, r: np.random.Generator, pid: np.ndarray, gold: np.ndarray,
+            difficulty: np.ndarray, subject: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One configuration's attempts and samples, drawn from r in a fixed order (so a seed gives one store)."""
+    P, n = len(pid), c.n
+    p_right = 1 / (1 + np.exp(-(c.skill - (difficulty - 3) * 0.9)))
+    right = r.random((P, n)) < p_right[:, None]
+    distractor = np.minimum(r.zipf(1.6, size=(P, n)), 30)
+    answer = np.where(right, gold[:, None], gold[:, None] + distractor)
+    missing = r.random((P, n)) < 0.03
+    gen = np.maximum(1, r.lognormal(np.log(c.tokens), 0.4, size=(P, n))).astype(np.int64)
+    score = np.where(right, r.normal(0.65, 0.2, (P, n)), r.normal(0.45, 0.2, (P, n))) if c.scores else None
+    key = answer.astype(str).astype(object)
+    key[missing] = None
+    samples = pd.DataFrame({
+        "run_id": rid, "problem_id": np.repeat(pid, n), "sample_idx": np.tile(np.arange(n), P),
+        "text": None, "finish_reason": "stop", "prompt_tokens": 0, "cached_prompt_tokens": 0,
+        "generated_tokens": gen.ravel(), "extracted": key.ravel(), "vote_key": key.ravel(),
+        "correct": (right & ~missing).ravel(), "grade_status": np.where((right & ~missing).ravel(), "correct", "wrong"),
+        "score": score.ravel() if score is not None else np.nan, "mean_logprob": np.nan, "meta": None,
+    })[SAMPLE_COLS]
+    samples["text"] = "Reasoning ... the answer is " + samples["extracted"].fillna("?")
+    counts = pd.DataFrame({"k": key.ravel(), "p": np.repeat(np.arange(P), n)}).dropna()
+    top = counts.groupby(["p", "k"]).size().reset_index().sort_values(0, ascending=False).drop_duplicates("p")
+    final = pd.Series(top["k"].to_numpy(), index=top["p"].to_numpy()).reindex(range(P))
+    prompt = 120
+    att = pd.DataFrame({
+        "run_id": rid, "problem_id": pid, "problem_index": np.arange(P), "gold": gold.astype(str),
+        "difficulty": difficulty, "subject": subject, "final_answer": final.to_numpy(),
+        "final_text": None, "correct": (final.to_numpy() == gold.astype(str)),
+        "grade_status": "graded", "grade_reason": None, "grader_version": "math-1.0", "n_samples": n,
+        "prompt_tokens": prompt, "cached_prompt_tokens": 0, "generated_tokens": gen.sum(axis=1),
+        "reasoning_tokens": 0, "verifier_tokens": (gen.sum(axis=1) if c.scores else 0),
+        "engine_calls": 1, "verifier_calls": (n if c.scores else 0),
+        "wall_seconds": gen.max(axis=1) / 50.0, "flops": 2.0 * 1.35e8 * (prompt + gen.sum(axis=1)),
+        "worker": "w0", "error": None, "meta": None, "committed_at": pd.Timestamp.now(),
+    })[ATTEMPT_COLS]
+    return att, samples
