@@ -6,7 +6,9 @@ A configuration is one run read out with one selection method:
 - `pass`: pass@k, an oracle upper bound (it peeks at gold), drawn but never ranked;
 - `as_run`: strategies whose samples are not independent draws (beam search, revision, ...) give one
   point, the attempt as it was run.
-Only strategies in POOL_STRATEGIES draw i.i.d. samples, so only they yield curves for k < n.
+Only runs whose samples are i.i.d. draws yield curves for k < n: the run's manifest says so
+(`sample_pool`, from its strategy's spec); runs stored before the manifest carried it ask the
+strategy registry (`is_sample_pool`).
 
 Compute at k: a uniform k-subset of a problem's n samples costs, in expectation, k/n of what the whole
 attempt cost on the chosen axis. That is exact for generated tokens (k times the mean sample length)
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -31,7 +34,9 @@ AXES = {
     "wall": "wall seconds per problem",
 }
 METHODS = {"majority": "majority@k", "best_of_k": "best-of-k (verifier)", "pass": "pass@k (oracle)", "as_run": "as run"}
-POOL_STRATEGIES = {"cot", "self_consistency", "best_of_n", "weighted_best_of_n"}
+# Until StrategySpec carries `sample_pool` (being added beside this change), the specs that lack the field
+# are read as these four; once every spec has it, this set is never consulted and can go.
+_POOL_BEFORE_SPEC_FIELD = frozenset({"cot", "self_consistency", "best_of_n", "weighted_best_of_n"})
 HIDDEN_PARAMS = {"top_p", "max_tokens", "stop"}
 
 
@@ -81,6 +86,28 @@ def label_for(model: str, strategy: str, identity_json: str | None, method: str)
     return head if method == "as_run" else f"{head} · {METHODS[method]}"
 
 
+def is_sample_pool(strategy: str, manifest_json: str | dict | None) -> bool:
+    """Whether a run's samples are i.i.d. draws, so that any k of its n samples are a valid smaller budget.
+
+    The run's manifest records it (`sample_pool`); a run stored before that key existed is read by
+    its strategy's spec, so an old store still ranks and compares as it did.
+    """
+    manifest = json.loads(manifest_json or "{}") if not isinstance(manifest_json, dict) else manifest_json
+    if "sample_pool" in manifest:
+        return bool(manifest["sample_pool"])
+    return _registry_sample_pool(strategy)
+
+
+@lru_cache(maxsize=None)
+def _registry_sample_pool(strategy: str) -> bool:
+    """The strategy spec's `sample_pool`; False for a strategy no longer registered (one point, as run)."""
+    from harness.strategies import STRATEGIES  # noqa: PLC0415 - deferred: only runs stored before the manifest key need it
+
+    if strategy not in STRATEGIES:
+        return False
+    return bool(getattr(STRATEGIES[strategy], "sample_pool", strategy in _POOL_BEFORE_SPEC_FIELD))
+
+
 def _axis_costs(att: pd.DataFrame) -> dict[str, np.ndarray]:
     f = lambda c: pd.to_numeric(att[c], errors="coerce").astype(float).to_numpy()  # noqa: E731
     gen = np.nan_to_num(f("generated_tokens"))
@@ -107,7 +134,7 @@ def build(snap: Snapshot, methods: tuple[str, ...] = tuple(METHODS), draws: int 
         base = dict(run_id=run.run_id, suite=run.suite, model=run.model, strategy=run.strategy,
                     status=run.status)
         a, b = run_bounds.get(run.run_id, (0, 0))
-        if run.strategy in POOL_STRATEGIES and b > a:
+        if is_sample_pool(run.strategy, run.manifest) and b > a:
             out += _pool_configs(run, att, pools, a, b, methods, draws, base)
         elif "as_run" in methods:
             cost = _axis_costs(att)
