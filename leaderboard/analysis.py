@@ -64,9 +64,9 @@ def pool_curve(problems: list[tuple[list[str | None], list[bool], list[int]]], k
 
     Delegates to the vectorised estimators (leaderboard.estimators); the scalar functions above are
     the readable reference they are tested against."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415 - deferred with the estimators below
 
-    from leaderboard import estimators as est  # noqa: PLC0415
+    from leaderboard import estimators as est  # noqa: PLC0415 - deferred: numba loads only when a curve is computed
 
     problems = [p for p in problems if p[0]]
     if not problems:

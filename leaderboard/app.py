@@ -8,6 +8,7 @@ caches what it read for a few seconds, so a run writing to the same store is nev
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -89,7 +90,20 @@ def curve_chart(df: pd.DataFrame, front: list[ranking.Point], configs: list[curv
     return (band + line + frontier + rule).properties(height=420)
 
 
+def ranking_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The ranked table as shown: intervals and the gap to the leader as text, so ties read at a glance."""
+    return pd.DataFrame({
+        "rank": ranking.rank_label(table), "configuration": table.label, "k": table.k,
+        "compute": table.cost.map(lambda v: f"{v:.4g}"), "accuracy": table.accuracy.round(3),
+        "95% CI": [f"[{a:.3f}, {b:.3f}]" for a, b in zip(table.lo, table.hi)],
+        "Δ vs leader": ["leader" if i == 0 else f"{d:+.3f} [{a:+.3f}, {b:+.3f}]"
+                        for i, (d, a, b) in enumerate(zip(table.delta, table.delta_lo, table.delta_hi))],
+        "tie": ["" if i == 0 else ("tied with leader" if t else "") for i, t in enumerate(table.tied)],
+    })
+
+
 def leaderboard_page(db: str | None) -> None:
+    """Rank the chosen suites' configurations at one budget on one axis, with curves, AUC and breakdowns."""
     st.title("Compute-matched leaderboard")
     all_suites = cached_suites(db)
     if not all_suites:
@@ -128,15 +142,7 @@ def leaderboard_page(db: str | None) -> None:
         if table.empty:
             st.warning("No configuration has a point within this budget; raise it.")
         else:
-            show = pd.DataFrame({
-                "rank": ranking.rank_label(table), "configuration": table.label, "k": table.k,
-                "compute": table.cost.map(lambda v: f"{v:.4g}"), "accuracy": table.accuracy.round(3),
-                "95% CI": [f"[{a:.3f}, {b:.3f}]" for a, b in zip(table.lo, table.hi)],
-                "Δ vs leader": ["leader" if i == 0 else f"{d:+.3f} [{a:+.3f}, {b:+.3f}]"
-                                for i, (d, a, b) in enumerate(zip(table.delta, table.delta_lo, table.delta_hi))],
-                "tie": ["" if i == 0 else ("tied with leader" if t else "") for i, t in enumerate(table.tied)],
-            })
-            st.dataframe(show, hide_index=True, width="stretch")
+            st.dataframe(ranking_frame(table), hide_index=True, width="stretch")
             if table.attrs.get("over_budget"):
                 st.caption("Over budget: " + "; ".join(table.attrs["over_budget"]))
         drawn = [c for c in cs if np.isfinite(c.cost(axis, c.rows(problems))).all()]
@@ -166,8 +172,6 @@ def run_page(db: str | None) -> None:
     labels = {r.run_id: f"{r.run_id} · {r.model} · {r.strategy} · {r.suite} ({r.status})" for r in runs.itertuples()}
     rid = st.selectbox("Run", list(labels), format_func=labels.get, key="run")
     rec = runs.set_index("run_id").loc[rid]
-    import json  # noqa: PLC0415
-
     manifest = json.loads(rec.manifest or "{}")
     engine = manifest.get("engine", {}) if isinstance(manifest.get("engine"), dict) else {}
     config = json.loads(rec.config or "{}")

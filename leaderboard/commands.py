@@ -28,6 +28,7 @@ def _budget(text: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add leaderboard, export and compare to the CLI's parsers (harness/cli.py calls this) and return their handlers."""
     lb = sub.add_parser("leaderboard", help="open the Streamlit leaderboard on a store (read-only)")
     lb.add_argument("--db", help="DuckDB store (default thinkbench.duckdb, or THINKBENCH_DB)")
     lb.add_argument("--port", type=int, default=8501)
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
 
 
 def cmd_leaderboard(a: argparse.Namespace) -> int:
-    from harness.store import Store  # noqa: PLC0415
+    from harness.store import Store  # noqa: PLC0415 - deferred: every `thinkbench` invocation imports this module
 
     path = Store(a.db, read_only=True).path  # checks the store before starting a server
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
@@ -66,7 +67,7 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from leaderboard.export import export  # noqa: PLC0415
+    from leaderboard.export import export  # noqa: PLC0415 - deferred: every `thinkbench` invocation imports this module
 
     written = export(a.db, Path(a.out), a.suite)
     for p in written:
@@ -75,7 +76,7 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 
 def cmd_compare(a: argparse.Namespace) -> int:
-    from leaderboard.compare import compare, format_comparison  # noqa: PLC0415
+    from leaderboard.compare import compare, format_comparison  # noqa: PLC0415 - deferred: every `thinkbench` invocation imports this module
 
     result = compare(a.base, a.candidate, db=a.db, base_db=a.base_db, budget=a.budget, axis=a.axis,
                      alpha=a.alpha, test=a.test, method=a.method)

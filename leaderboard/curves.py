@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from leaderboard import estimators as est
-from leaderboard.snapshot import Snapshot
+from leaderboard.snapshot import Pools, Snapshot
 
 AXES = {
     "generated": "generated tokens per problem",
@@ -109,7 +110,9 @@ def _registry_sample_pool(strategy: str) -> bool:
 
 
 def _axis_costs(att: pd.DataFrame) -> dict[str, np.ndarray]:
-    f = lambda c: pd.to_numeric(att[c], errors="coerce").astype(float).to_numpy()  # noqa: E731
+    def f(c: str) -> np.ndarray:
+        return pd.to_numeric(att[c], errors="coerce").astype(float).to_numpy()
+
     gen = np.nan_to_num(f("generated_tokens"))
     return {
         "generated": gen,
@@ -155,7 +158,9 @@ def _run_bounds(pool_run: np.ndarray) -> dict[str, tuple[int, int]]:
     return {pool_run[s]: (int(s), int(e)) for s, e in zip(starts, ends)}
 
 
-def _pool_configs(run, att: pd.DataFrame, pools, a: int, b: int, methods, draws, base) -> list[Config]:  # type: ignore[no-untyped-def]
+def _pool_configs(run: Any, att: pd.DataFrame, pools: Pools, a: int, b: int, methods: tuple[str, ...],
+                  draws: int | None, base: dict[str, Any]) -> list[Config]:
+    """A pool run's curves (majority, best-of-k, pass) over pools a:b, on the problems it finished."""
     att = att.set_index("problem_id")
     probs = pools.pool_problem[a:b]
     keep = np.flatnonzero(pd.Index(probs).isin(att.index))
@@ -171,8 +176,11 @@ def _pool_configs(run, att: pd.DataFrame, pools, a: int, b: int, methods, draws,
     common = dict(problems=probs, ks=ks, unit_cost=unit, difficulty=att.difficulty.astype(float).to_numpy(),
                   subject=att.subject.to_numpy(dtype=object), **base)
     out = []
-    mk = lambda m, acc: Config(key=f"{run.run_id}:{m}", label=label_for(run.model, run.strategy, run.identity, m),  # noqa: E731
-                               method=m, acc=acc, **common)
+
+    def mk(m: str, acc: np.ndarray) -> Config:
+        return Config(key=f"{run.run_id}:{m}", label=label_for(run.model, run.strategy, run.identity, m),
+                      method=m, acc=acc, **common)
+
     if "majority" in methods:
         out.append(mk("majority", est.majority_curves(off, label, correct, K, draws=draws)))
     if "best_of_k" in methods and np.isfinite(score).any():

@@ -94,10 +94,10 @@ def format_table(suite: str, curves: list[RunCurve]) -> str:
 
 
 def plot(suite: str, curves: list[RunCurve], path: Path) -> Path:
-    import matplotlib  # noqa: PLC0415
+    import matplotlib  # noqa: PLC0415 - deferred: matplotlib loads only when a plot is drawn
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - after use("Agg"): pyplot picks its backend on import
 
     panels = 2 if any(len(c.by_difficulty) > 1 for c in curves) else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.5), squeeze=False)
@@ -130,7 +130,7 @@ def plot(suite: str, curves: list[RunCurve], path: Path) -> Path:
         ax2.set_title("by difficulty", fontsize=9)
         ax2.grid(alpha=0.3)
         ax2.legend(fontsize=7)
-    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415
+    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415 - deferred with matplotlib above
 
     for a in axes[0]:
         for axis in (a.xaxis,):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from typing import Any
 
 PAGE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -106,7 +107,7 @@ opt($('suite'), Object.keys(D.suites)); $('suite').onchange=fillAxes; $('axis').
 """
 
 
-def _clean(x):  # type: ignore[no-untyped-def]
+def _clean(x: Any) -> Any:
     """NaN/inf become null: JSON has no NaN."""
     if isinstance(x, float):
         return x if math.isfinite(x) else None

@@ -7,6 +7,7 @@ then has no extracted answer. Verifier scores (optional) are noisy in favour of 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +30,6 @@ class SynthConfig:
 
 
 def run_id_for(suite: str, c: SynthConfig) -> str:
-    import hashlib  # noqa: PLC0415
-
     return hashlib.sha256(f"{suite}|{c}".encode()).hexdigest()[:12]
 
 
