@@ -113,3 +113,12 @@ def test_store_to_ranking_end_to_end(tmp_path):
     weak_row = df[df.label.str.startswith("weak")].iloc[0]
     assert weak_row["rank"] > 1 and not weak_row.tied
     assert df.iloc[0].label.startswith("strong")
+
+
+def test_sample_pool_from_manifest_then_strategy_spec():
+    """The run manifest decides; runs stored before it carried `sample_pool` ask the strategy's spec."""
+    assert curves.is_sample_pool("beam_search", '{"sample_pool": true}')
+    assert not curves.is_sample_pool("self_consistency", '{"sample_pool": false}')
+    assert curves.is_sample_pool("self_consistency", '{"model": "m"}')  # an old store still yields curves
+    assert not curves.is_sample_pool("beam_search", None)
+    assert not curves.is_sample_pool("no_longer_registered", "{}")

@@ -71,3 +71,56 @@ def test_garbage_file_is_refused(tmp_path):
 def test_read_only_missing(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         Store(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_begin_run_forms_write_the_same_row(tmp_path):
+    """A RunStart, keywords and the legacy positionals are one call (the runner moves to the record)."""
+    from harness import queries
+    from harness.store import RunStart
+
+    fields = dict(suite="arith", model="m", engine="scripted", strategy="cot", config={"a": 1}, identity={"b": 2},
+                  manifest={"c": 3}, n_problems=3, limited=False, policy_params=100, verifier_params=7)
+    rows = []
+    for i, call in enumerate([
+        lambda s, rid: s.begin_run(RunStart(rid, **fields)),
+        lambda s, rid: s.begin_run(run_id=rid, **fields),
+        lambda s, rid: s.begin_run(rid, *fields.values()),
+    ]):
+        store = Store(tmp_path / f"s{i}.duckdb")
+        assert call(store, "r1") == "new"
+        rec = store.run_record("r1")
+        rows.append({k: v for k, v in rec.items() if not k.endswith("_at")})
+        assert store.query(queries.RUN_STATUS, ["r1"]) == [("running",)]
+    assert rows[0] == rows[1] == rows[2]
+    with pytest.raises(TypeError):
+        Store(tmp_path / "x.duckdb").begin_run(RunStart("r1", **fields), "extra")
+
+
+def test_failed_attempts_are_counted_and_cleared_with_their_samples(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    _begin(store)
+    failed = {**_attempt("p2", False), "error": "boom", "generated_tokens": 7}
+    store.commit([_attempt("p1"), failed], [_sample("p1", 0), _sample("p2", 0), _sample("p2", 1)])
+    assert store.failed_problems("r1") == {"p2"} and store.count_failed("r1") == 1
+    assert store.attempt_totals("r1") == (2, 1, 12)
+    store.clear_failed("r1")
+    assert store.completed_problems("r1") == {"p1"} and store.failed_problems("r1") == set()
+    assert store.query("SELECT problem_id FROM samples") == [("p1",)]
+    assert store.attempt_totals("r1") == (1, 1, 5) and store.count_failed("r1") == 0
+    store.set_param_counts("r1", 135, 7)
+    rec = store.run_record("r1")
+    assert (rec["policy_params"], rec["verifier_params"]) == (135, 7)
+
+
+def test_no_sql_outside_store_and_queries():
+    """Writes are Store methods and reads are named in harness/queries.py, so a schema change has two files to read."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sql = re.compile(r"""["'](SELECT|INSERT|UPDATE|DELETE)\s""")
+    files = [root / "harness" / "cli.py", root / "harness" / "regrade.py", *(root / "leaderboard").glob("*.py"),
+             *(root / "evaluators").rglob("*.py")]
+    offenders = [f"{f.relative_to(root)}:{i}" for f in files for i, line in enumerate(f.read_text().splitlines(), 1)
+                 if sql.search(line)]
+    assert offenders == []
