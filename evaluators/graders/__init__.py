@@ -1,0 +1,1 @@
+"""One file per grader, each ending in `GRADERS.register(GraderSpec(...))`; found without a list."""
