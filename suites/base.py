@@ -20,7 +20,8 @@ from core.records import Problem
 
 @dataclass
 class Suite:
-    """A loaded suite. `grade` sees gold; `extract` and `vote_key` do not, so strategies may use them."""
+    """A loaded suite (built by its `SuiteSpec`). `grade` sees gold; `extract` and `vote_key` do not, so
+    strategies may use them. The harness reads these fields; the grader parts come from a `GraderSpec`."""
 
     name: str
     problems: list[Problem]
@@ -32,16 +33,6 @@ class Suite:
     # An independent grader run beside ours; disagreements are stored for review (None: no second opinion).
     second_opinion: Callable[[str, Problem], bool | None] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-def gold_grader_parts(grader, vote_key: Callable[[str], str] | None = None) -> dict[str, Any]:
-    """Suite parts for a grader module with `grade(response, gold)`, `extract` and `GRADER_VERSION`."""
-    return {
-        "grade": lambda response, problem: grader.grade(response, problem.answer),
-        "extract": grader.extract,
-        "vote_key": vote_key or (lambda answer: answer.strip().lower()),
-        "grader_version": grader.GRADER_VERSION,
-    }
 
 
 def parse_suite_name(spec: str) -> tuple[str, dict[str, str]]:

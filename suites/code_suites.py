@@ -10,16 +10,13 @@ import ast
 import builtins
 import json
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
 
-from evaluators.code import GRADER_VERSION, CodeItem, grade_item
-from evaluators.code.extract import extract_code, vote_key
-from core.grade import Grade
 from core.errors import UserError
-from core.records import Problem
-from suites import pop_int, register, reject_unknown
 from core.prompt import PromptTemplate
-from suites.base import Suite
+from core.records import Problem
+from suites import SUITES, SuiteParams, SuiteSpec, bounded, choice, mirrored
 from suites.loading import load_records
 
 HUMANEVAL_TEMPLATE = PromptTemplate(
@@ -77,58 +74,50 @@ def mbpp_problems(rows: list[dict[str, Any]]) -> list[Problem]:
     return out
 
 
-def hidden_item(program: str, problem: Problem, timeout_s: float) -> CodeItem:
-    """The grading job for a program: HumanEval programs run after the prompt (its imports and
-    helpers, such as `poly`), so a response may give the whole function or only its body."""
-    gold = json.loads(problem.answer)
-    if gold["format"] == "humaneval":
-        return CodeItem(f"{gold['context']}\n{program}", gold["entry_point"], test=gold["test"],
-                        context=gold["context"], timeout_s=timeout_s)
-    return CodeItem(program, gold["entry_point"], asserts=tuple(gold["asserts"]), setup=gold["setup"],
-                    timeout_s=timeout_s)
-
-
 def reference_program(problem: Problem) -> str:
     """The dataset's own solution, in the form `hidden_item` expects (HumanEval's is a body only)."""
     return str(json.loads(problem.answer)["reference"])
 
 
-def _code_suite(name: str, problems: list[Problem], template: PromptTemplate, timeout_s: float) -> Suite:
-    def grade(response: str, problem: Problem) -> Grade:
-        code = extract_code(response)
-        if code is None:
-            return Grade.wrong(None, "no code found in the response", GRADER_VERSION, "invalid")
-        g = grade_item(hidden_item(code, problem, timeout_s))
-        return Grade(g.correct, code, g.reason, g.grader_version, g.status)
+class CodeParams(SuiteParams):
+    """`timeout` (seconds per program, 1-600) changes grading, not the problems, so it stays out of the name."""
 
-    return Suite(name=name, problems=problems, template=template, grade=grade, extract=extract_code,
-                 vote_key=vote_key, grader_version=GRADER_VERSION, meta={"answer_type": "code", "timeout_s": timeout_s})
+    timeout: Annotated[int, bounded(1, 600)] = 10
+    unnamed: ClassVar[tuple[str, ...]] = ("timeout",)
 
+    def grader_options(self) -> dict[str, Any]:
+        return {"timeout_s": float(self.timeout)}
 
-@register("humaneval")
-def humaneval_suite(params: dict[str, str], data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    params = dict(params)
-    timeout_s = float(pop_int(params, "timeout", 10, 1, 600))
-    reject_unknown("humaneval", params)
-    rows = load_records(data_dir, "humaneval/HumanEval.jsonl", "openai/openai_humaneval", "test")
-    return _code_suite("humaneval", humaneval_problems(rows), HUMANEVAL_TEMPLATE, timeout_s)
+    def meta(self) -> dict[str, Any]:
+        return {"answer_type": "code", "timeout_s": float(self.timeout)}
 
 
-@register("mbpp")
-def mbpp_suite(params: dict[str, str], data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    """`mbpp` is all 974 problems; `mbpp:split=test` the standard 500 (task ids 11-510)."""
-    params = dict(params)
-    timeout_s = float(pop_int(params, "timeout", 10, 1, 600))
-    split = params.pop("split", "all")
-    if split not in ("all", "test"):
-        raise UserError(f"mbpp split must be 'all' or 'test', got {split!r}")
-    reject_unknown("mbpp", params)
+def _split(raw: str) -> str:
+    if raw not in ("all", "test"):
+        raise ValueError(f"mbpp split must be 'all' or 'test', got {raw!r}")
+    return raw
+
+
+class MbppParams(CodeParams):
+    """`split=test` is the standard 500 (task ids 11-510); the bare name is all 974."""
+
+    split: Annotated[str, choice(_split)] = "all"
+
+    def name_fields(self) -> list[str]:
+        return ["split"] if self.split != "all" else []
+
+
+def mbpp_rows(p: MbppParams, data_dir: Path | None) -> list[dict[str, Any]]:
     if data_dir is not None:
         rows = load_records(data_dir, "mbpp/mbpp.jsonl", "google-research-datasets/mbpp")
     else:  # the hub splits the 974 problems into prompt/train/validation/test
         rows = [r for s in ("prompt", "train", "validation", "test")
                 for r in load_records(None, "mbpp/mbpp.jsonl", "google-research-datasets/mbpp", s, "full")]
-    if split == "test":
-        rows = [r for r in rows if int(r["task_id"]) in MBPP_TEST_IDS]
-    name = "mbpp" if split == "all" else "mbpp:split=test"
-    return _code_suite(name, mbpp_problems(rows), MBPP_TEMPLATE, timeout_s)
+    return [r for r in rows if int(r["task_id"]) in MBPP_TEST_IDS] if p.split == "test" else rows
+
+
+SUITES.register(SuiteSpec("humaneval", CodeParams,
+                          mirrored(humaneval_problems, "humaneval/HumanEval.jsonl", "openai/openai_humaneval"),
+                          HUMANEVAL_TEMPLATE, "code", "HumanEval (164), hidden tests in the sandbox"))
+SUITES.register(SuiteSpec("mbpp", MbppParams, lambda p, data_dir: mbpp_problems(mbpp_rows(p, data_dir)),
+                          MBPP_TEMPLATE, "code", "MBPP (974), or the standard 500 by split=test"))

@@ -19,19 +19,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from core.grade import Grade
-from evaluators.logic import bbh as bbh_grader
-from evaluators.logic import expr
-from evaluators.logic import kk as kk_grader
+from pydantic import model_validator
+
 from core.errors import UserError
-from core.records import Problem
-from suites import int_range, pop_int, register, reject_unknown
 from core.prompt import PromptTemplate
-from suites.base import Suite, gold_grader_parts
-from suites.generated.countdown import countdown_problem, countdown_suite_parts, grade_expression
-from suites.generated.countdown import extract as expr_extract
+from core.records import Problem
+from evaluators.logic import bbh as bbh_grader
+from evaluators.logic import kk as kk_grader
+from suites import SUITES, Span, SuiteParams, SuiteSpec, bounded, choice, span
+from suites.generated.countdown import TEMPLATE as COUNTDOWN_TEMPLATE
+from suites.generated.countdown import countdown_problem
 from suites.generated.knights_knaves import TEMPLATE as KK_TEMPLATE
 from suites.loading import load_records
 
@@ -89,45 +88,39 @@ def bbh_problems(data_dir: Path | None, tasks: list[str]) -> list[Problem]:
     return problems
 
 
-@register("bbh")
-def bbh_suite(params: dict[str, str], data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    params = dict(params)
-    raw = params.pop("task", None)
-    reject_unknown("bbh", params)
-    tasks = list(bbh_grader.TASKS)
-    if raw is not None:
-        tasks = sorted(set(filter(None, raw.split("+"))))
-        unknown = [t for t in tasks if t not in bbh_grader.TASKS]
-        if unknown or not tasks:
-            raise UserError(f"bbh task={raw!r}: unknown task(s) {unknown}; choose from {', '.join(bbh_grader.TASKS)}")
-    return Suite(
-        name="bbh" if raw is None else f"bbh:task={'+'.join(tasks)}",
-        problems=bbh_problems(data_dir, tasks),
-        template=BBH_TEMPLATE,
-        grade=lambda response, p: bbh_grader.grade(response, p.answer, p.metadata["subject"], p.fields["input"]),
-        extract=bbh_grader.extract,
-        vote_key=bbh_grader.vote_key,
-        grader_version=bbh_grader.GRADER_VERSION,
-    )
+def _tasks(raw: str) -> tuple[str, ...]:
+    tasks = sorted(set(filter(None, raw.split("+"))))
+    unknown = [t for t in tasks if t not in bbh_grader.TASKS]
+    if unknown or not tasks:
+        raise ValueError(f"bbh task={raw!r}: unknown task(s) {unknown}; choose from {', '.join(bbh_grader.TASKS)}")
+    return tuple(tasks)
+
+
+class BbhParams(SuiteParams):
+    """`task=navigate+snarks` picks tasks (named sorted, without repeats); the bare name is all 27."""
+
+    task: Annotated[tuple[str, ...], choice(_tasks)] = bbh_grader.TASKS
+
+    def suite_name(self, base: str) -> str:
+        return f"{base}:task={'+'.join(self.task)}" if "task" in self.model_fields_set else base
+
+
+SUITES.register(SuiteSpec("bbh", BbhParams, lambda p, data_dir: bbh_problems(data_dir, list(p.task)), BBH_TEMPLATE,
+                          "bbh", "BIG-Bench Hard, 27 tasks (6511), or some by task="))
 
 
 # ---------------------------------------------------------------- Knights and knaves (K&K)
 
 
-def _people(raw: str) -> list[int]:
-    a, b = int_range(raw, "knights_knaves people", 3, 7)  # the K&K test sizes
-    return list(range(a, b + 1))
+class KnightsKnavesParams(SuiteParams):
+    people: Annotated[Span, span(3, 7)] = Span(3, 7)  # the K&K test sizes
 
 
-@register("knights_knaves")
-def knights_knaves_suite(params: dict[str, str], data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    params = dict(params)
-    raw = params.pop("people", None)
-    reject_unknown("knights_knaves", params)
-    sizes = _people(raw or "3-7")
+def knights_knaves_problems(p: KnightsKnavesParams, data_dir: Path | None) -> list[Problem]:
     problems = []
-    for n in sizes:
-        rows = load_records(data_dir, f"knights_knaves/kk_{n}ppl_test.jsonl", "K-and-K/knights-and-knaves", f"{n}ppl", "test")
+    for n in p.people.values():
+        rows = load_records(data_dir, f"knights_knaves/kk_{n}ppl_test.jsonl", "K-and-K/knights-and-knaves",
+                            f"{n}ppl", "test")
         for i, r in enumerate(rows):
             names = list(r["names"])
             problems.append(
@@ -140,18 +133,15 @@ def knights_knaves_suite(params: dict[str, str], data_dir) -> Suite:  # type: ig
                     metadata={"people": n, "names": names},
                 )
             )
-    span = f"{sizes[0]}-{sizes[-1]}" if len(sizes) > 1 else str(sizes[0])
-    return Suite(
-        name="knights_knaves" if raw is None else f"knights_knaves:people={span}",
-        problems=problems,
-        template=KK_TEMPLATE,
-        **gold_grader_parts(kk_grader),
-    )
+    return problems
+
+
+SUITES.register(SuiteSpec("knights_knaves", KnightsKnavesParams, knights_knaves_problems, KK_TEMPLATE,
+                          "knights_knaves", "K&K test set, 100 each of 3-7 people"))
 
 
 # ---------------------------------------------------------------- Game of 24
 
-GAME24_VERSION = "game24-1"
 GAME24_TEMPLATE = PromptTemplate(
     user=(
         "Use the numbers {numbers} and the operations +, -, *, / (with brackets) to make 24. Each number must be "
@@ -174,18 +164,26 @@ def _float(x: Any) -> float | None:
         return None
 
 
-@register("game24")
-def game24_suite(params: dict[str, str], data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    params = dict(params)
-    has_slice = "start" in params or "stop" in params
-    start = pop_int(params, "start", 0, 0, 1362)
-    stop = pop_int(params, "stop", 1362, 1, 1362)
-    reject_unknown("game24", params)
-    if start >= stop:
-        raise UserError(f"game24 start={start} must be below stop={stop}")
+class Game24Params(SuiteParams):
+    """A 0-based slice `start=900,stop=1000` (ToT's test set); naming either bound names both."""
+
+    start: Annotated[int, bounded(0, 1362)] = 0
+    stop: Annotated[int, bounded(1, 1362)] = 1362
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Game24Params":
+        if self.start >= self.stop:
+            raise ValueError(f"game24 start={self.start} must be below stop={self.stop}")
+        return self
+
+    def name_fields(self) -> list[str]:
+        return ["start", "stop"] if self.model_fields_set else []
+
+
+def game24_problems(p: Game24Params, data_dir: Path | None) -> list[Problem]:
     rows = load_records(data_dir, "game24/24.jsonl", "nlile/24-game", "train")
     problems = []
-    for i, r in enumerate(rows[start:stop], start):
+    for i, r in enumerate(rows[p.start:p.stop], p.start):
         numbers = _game24_numbers(r)
         problems.append(
             Problem(
@@ -197,27 +195,17 @@ def game24_suite(params: dict[str, str], data_dir) -> Suite:  # type: ignore[no-
                 metadata={"rank": r.get("Rank", i + 1), "solved_rate": r.get("Solved rate", r.get("solved_rate"))},
             )
         )
+    return problems
 
-    def grade(response: str, p: Problem) -> Grade:
-        return grade_expression(response, [int(x) for x in p.answer.split(",")], 24, True, GAME24_VERSION)
 
-    return Suite(
-        name=f"game24:start={start},stop={stop}" if has_slice else "game24",
-        problems=problems,
-        template=GAME24_TEMPLATE,
-        grade=grade,
-        extract=expr_extract,
-        vote_key=expr.expression_key,
-        grader_version=GAME24_VERSION,
-    )
+SUITES.register(SuiteSpec("game24", Game24Params, game24_problems, GAME24_TEMPLATE, "game24",
+                          "Game of 24 (1362, 4nums.com), or a slice by start=/stop="))
 
 
 # ---------------------------------------------------------------- Countdown (d1 test set)
 
 
-@register("countdown")
-def countdown_suite(params: dict[str, str], data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    reject_unknown("countdown", dict(params))
+def countdown_problems(_params: SuiteParams, data_dir: Path | None) -> list[Problem]:
     if data_dir is None:
         raise UserError(
             "suite 'countdown' (d1's 256-problem set) exists only in the local mirror; pass --data-dir MIRROR, "
@@ -227,7 +215,10 @@ def countdown_suite(params: dict[str, str], data_dir) -> Suite:  # type: ignore[
     problems = []
     for i, r in enumerate(rows):
         numbers = [int(x) for x in str(r["input"]).split(",")]
-        problems.append(
-            countdown_problem(f"countdown-{i}", numbers, int(r["output"]), float(len(numbers)), {"numbers": len(numbers)})
-        )
-    return Suite(name="countdown", problems=problems, **countdown_suite_parts())
+        problems.append(countdown_problem(f"countdown-{i}", numbers, int(r["output"]), float(len(numbers)),
+                                          {"numbers": len(numbers)}))
+    return problems
+
+
+SUITES.register(SuiteSpec("countdown", SuiteParams, countdown_problems, COUNTDOWN_TEMPLATE, "countdown",
+                          "d1's 3-number countdown test set (256; mirror only)"))

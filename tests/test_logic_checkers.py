@@ -9,7 +9,9 @@ import pytest
 from evaluators.logic import bbh, expr, kk, zebra
 from evaluators.logic.report import breakdown
 from core.records import Problem
-from suites.generated.countdown import countdown_problem, countdown_suite_parts, grade_expression
+from evaluators.graders.expression import grade_expression
+from evaluators.spec import GRADERS
+from suites.generated.countdown import countdown_problem
 
 FAST = 0.25  # seconds: generous for a shared 2-core machine; real cost is well under 50 ms
 
@@ -100,7 +102,7 @@ def test_value_bound_rejects_huge_intermediates() -> None:
 
 def test_countdown_at_most_once() -> None:
     p = countdown_problem("c", [25, 50, 3, 7], 175, 4.0, {})
-    grade = countdown_suite_parts()["grade"]
+    grade = GRADERS.get("countdown").grade
     assert grade("Final answer: 25 * 7", p).correct  # a subset is allowed
     assert grade("Final answer: (50 + 25) * 3 - 50", p).status == "wrong"  # 50 twice
     assert grade("Final answer: 25 * 7 = 175.", p).correct

@@ -99,3 +99,28 @@ def test_limit_keeps_first(data_dir):
     assert [p.id for p in load_suite("gsm8k", str(data_dir), limit=3).problems] == ["gsm8k-0", "gsm8k-1", "gsm8k-2"]
     with pytest.raises(UserError):
         load_suite("gsm8k", str(data_dir), limit=0)
+
+
+# Canonical names are hashed into run ids and stored: these spellings are a contract.
+PINNED_NAMES = [
+    ("arith", "arith:digits=1,ops=1,operators=+-*,n=50,seed=0"),
+    ("arith:digits=1-2,ops=1,operators=+,n=24,seed=0", "arith:digits=1-2,ops=1,operators=+,n=24,seed=0"),
+    ("arith:seed=5,n=3,digits=2-4", "arith:digits=2-4,ops=1,operators=+-*,n=3,seed=5"),
+    ("arith:digits=3-3", "arith:digits=3,ops=1,operators=+-*,n=50,seed=0"),
+    ("kk_gen:people=4-4,depth=3,n=4", "kk_gen:people=4,depth=3,n=4,seed=0"),
+    ("zebra:size=2X2,n=3", "zebra:size=2x2,n=3,seed=0"),
+    ("countdown_gen:target=500,n=3", "countdown_gen:numbers=4,target=500-500,n=3,seed=0"),
+]
+
+
+@pytest.mark.parametrize("spec,name", PINNED_NAMES)
+def test_canonical_names_are_pinned(spec, name):
+    assert load_suite(spec).name == name
+
+
+def test_graders_are_registered_with_stored_versions():
+    from evaluators.spec import GRADERS
+
+    versions = {g.name: g.version for g in GRADERS.specs()}
+    assert versions == {"bbh": "bbh-1", "code": "code-sandbox-1", "countdown": "countdown-1", "game24": "game24-1",
+                        "knights_knaves": "kk-1", "math": "math-1.0", "zebra": "zebra-1"}

@@ -9,20 +9,16 @@ Difficulty value of a problem = digits x ops, so results can be broken down by i
 
 from __future__ import annotations
 
-from core.errors import UserError
-from core.records import Problem
-from suites import int_range, pop_int, register, reject_unknown
+from typing import Annotated
+
+from pydantic import AfterValidator
+
 from core.prompt import PromptTemplate
-from suites.base import Suite
+from core.records import Problem
+from suites import SUITES, GeneratedParams, Span, SuiteSpec, bounded, by_index, span
 from suites.generated.rng import StableRng
-from suites.math_suites import math_suite_parts
 
 TEMPLATE = PromptTemplate(user="What is {expression}? Answer with just the number.")
-
-
-def _digit_range(raw: str) -> list[int]:
-    a, b = int_range(raw, "arith digits", 1, 12)
-    return list(range(a, b + 1))
 
 
 def evaluate(tokens: list[str]) -> int:
@@ -41,38 +37,43 @@ def evaluate(tokens: list[str]) -> int:
     return total
 
 
+def _operators(raw: str) -> str:
+    if not raw or set(raw) - set("+-*"):
+        raise ValueError(f"arith operators={raw!r} must use only + - *")
+    return raw
+
+
+class ArithParams(GeneratedParams):
+    digits: Annotated[Span, span(1, 12)] = Span(1, 1)
+    ops: Annotated[int, bounded(1, 8)] = 1
+    operators: Annotated[str, AfterValidator(_operators)] = "+-*"
+    n: Annotated[int, bounded(1, 1_000_000)] = 50
+
+
+def arith_problem(seed: int, i: int, d: int, ops: int, operators: str) -> Problem:
+    """Problem `i` of stream `seed`: `ops` operations on `d`-digit operands."""
+    rng = StableRng("arith", seed, i)
+    tokens = [str(rng.randint(10 ** (d - 1) if d > 1 else 0, 10**d - 1))]
+    for _ in range(ops):
+        tokens += [rng.choice(operators), str(rng.randint(10 ** (d - 1) if d > 1 else 0, 10**d - 1))]
+    return Problem(
+        id=f"arith-{seed}-{i}",
+        fields={"expression": " ".join(tokens)},
+        answer=str(evaluate(tokens)),
+        answer_type="integer",
+        difficulty=float(d * ops),
+        metadata={"digits": d, "ops": ops},
+    )
+
+
 def generate(seed: int, n: int, digits: list[int], ops: int, operators: str) -> list[Problem]:
-    problems = []
-    for i in range(n):
-        d = digits[i % len(digits)]
-        rng = StableRng("arith", seed, i)
-        tokens = [str(rng.randint(10 ** (d - 1) if d > 1 else 0, 10**d - 1))]
-        for _ in range(ops):
-            tokens += [rng.choice(operators), str(rng.randint(10 ** (d - 1) if d > 1 else 0, 10**d - 1))]
-        expression = " ".join(tokens)
-        problems.append(
-            Problem(
-                id=f"arith-{seed}-{i}",
-                fields={"expression": expression},
-                answer=str(evaluate(tokens)),
-                answer_type="integer",
-                difficulty=float(d * ops),
-                metadata={"digits": d, "ops": ops},
-            )
-        )
-    return problems
+    """n problems, digit counts mixed round-robin (kept for the generator benchmark)."""
+    return [arith_problem(seed, i, digits[i % len(digits)], ops, operators) for i in range(n)]
 
 
-@register("arith")
-def arith_suite(params: dict[str, str], _data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    params = dict(params)
-    digits = _digit_range(params.pop("digits", "1"))
-    ops = pop_int(params, "ops", 1, 1, 8)
-    n = pop_int(params, "n", 50, 1, 1_000_000)
-    seed = pop_int(params, "seed", 0)
-    operators = params.pop("operators", "+-*")
-    if not operators or set(operators) - set("+-*"):
-        raise UserError(f"arith operators={operators!r} must use only + - *")
-    reject_unknown("arith", params)
-    name = f"arith:digits={'-'.join(map(str, sorted({digits[0], digits[-1]})))},ops={ops},operators={operators},n={n},seed={seed}"
-    return Suite(name=name, problems=generate(seed, n, digits, ops, operators), template=TEMPLATE, **math_suite_parts())
+def _problem(p: ArithParams, i: int) -> Problem:
+    return arith_problem(p.seed, i, p.digits.pick(i), p.ops, p.operators)
+
+
+SUITES.register(SuiteSpec("arith", ArithParams, by_index(_problem), TEMPLATE, "math",
+                          "multi-step integer arithmetic, generated"))

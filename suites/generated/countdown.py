@@ -12,21 +12,16 @@ gold answer as a witness, never shown), so every puzzle is solvable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from core.grade import Grade
-from evaluators.logic import expr
-from evaluators.logic.extract import answer_region, clean_short
-from core.records import Problem
-from suites import int_range, pop_int, register, reject_unknown
 from core.prompt import PromptTemplate
-from suites.base import Suite
+from core.records import Problem
+from suites import SUITES, GeneratedParams, Span, SuiteSpec, bounded, by_index, span
 from suites.generated.countdown_solver import solve
 from suites.generated.rng import StableRng
 
 LARGE = (25, 50, 75, 100)
 SMALL = tuple(n for n in range(1, 11) for _ in range(2))
-GRADER_VERSION = "countdown-1"
 TEMPLATE = PromptTemplate(
     user=(
         "Use some or all of the numbers {numbers} to make {target}. Each number may be used at most once; "
@@ -34,23 +29,6 @@ TEMPLATE = PromptTemplate(
         "'Final answer: EXPRESSION', where EXPRESSION uses only the given numbers and evaluates to {target}."
     )
 )
-
-
-def extract(response: str) -> str | None:
-    """The expression after 'Final answer:' (or in \\boxed{} / <answer>), markup stripped."""
-    r = answer_region(response)
-    return clean_short(r) if r is not None else None
-
-
-def grade_expression(response: str, numbers: list[int], target: int, exact_use: bool, version: str) -> Grade:
-    """Shared by countdown (at most once) and game24 (exactly once): never evaluates model text."""
-    got = extract(response)
-    if got is None:
-        return Grade.wrong(None, "no final answer", version, "invalid")
-    result = expr.check(got, numbers, target, exact_use)
-    if result.status == "correct":
-        return Grade.ok(got, result.reason, version)
-    return Grade.wrong(got, result.reason, version, "invalid" if result.status == "invalid" else "wrong")
 
 
 def countdown_problem(
@@ -66,22 +44,6 @@ def countdown_problem(
         difficulty=difficulty,
         metadata=metadata,
     )
-
-
-def _grade(response: str, problem: Problem) -> Grade:
-    target, nums = problem.answer.split("|")[:2]
-    return grade_expression(response, [int(x) for x in nums.split(",")], int(target), False, GRADER_VERSION)
-
-
-def countdown_suite_parts() -> dict[str, Any]:
-    """Template, grader and gold-free extractor / vote key shared by `countdown` and `countdown_gen`."""
-    return {
-        "template": TEMPLATE,
-        "grade": _grade,
-        "extract": extract,
-        "vote_key": expr.expression_key,
-        "grader_version": GRADER_VERSION,
-    }
 
 
 @dataclass(frozen=True)
@@ -134,24 +96,14 @@ def to_problem(p: CountdownPuzzle, seed: int, index: int) -> Problem:
     )
 
 
-def _target_range(raw: str) -> tuple[int, int]:
-    return int_range(raw, "countdown_gen target", 1, 100_000)
+class CountdownGenParams(GeneratedParams):
+    numbers: Annotated[int, bounded(3, 6)] = 4
+    target: Annotated[Span, span(1, 100_000, compact=False)] = Span(100, 999, compact=False)
 
 
-def generate(seed: int, n: int, count: int, lo: int, hi: int) -> list[Problem]:
-    return [to_problem(generate_puzzle(seed, i, count, lo, hi), seed, i) for i in range(n)]
+def _problem(p: CountdownGenParams, i: int) -> Problem:
+    return to_problem(generate_puzzle(p.seed, i, p.numbers, p.target.lo, p.target.hi), p.seed, i)
 
 
-@register("countdown_gen")
-def countdown_gen_suite(params: dict[str, str], _data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    params = dict(params)
-    count = pop_int(params, "numbers", 4, 3, 6)
-    lo, hi = _target_range(params.pop("target", "100-999"))
-    n = pop_int(params, "n", 100, 1, 100_000)
-    seed = pop_int(params, "seed", 0)
-    reject_unknown("countdown_gen", params)
-    return Suite(
-        name=f"countdown_gen:numbers={count},target={lo}-{hi},n={n},seed={seed}",
-        problems=generate(seed, n, count, lo, hi),
-        **countdown_suite_parts(),
-    )
+SUITES.register(SuiteSpec("countdown_gen", CountdownGenParams, by_index(_problem), TEMPLATE, "countdown",
+                          "countdown puzzles (reach a target), generated"))

@@ -12,13 +12,12 @@ Difficulty value = people x depth (so depth 1 lines up with the mirror's people 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Annotated, Union
 
-from evaluators.logic import kk as kk_grader
-from core.records import Problem
-from suites import int_range, pop_int, register, reject_unknown
 from core.prompt import PromptTemplate
-from suites.base import Suite, gold_grader_parts
+from core.records import Problem
+from evaluators.logic import kk as kk_grader
+from suites import SUITES, GeneratedParams, Span, SuiteSpec, bounded, by_index, span
 from suites.generated.rng import StableRng
 
 NAMES = (
@@ -43,12 +42,12 @@ def holds(s: Statement, world: tuple[bool, ...]) -> bool:
     """Truth of a statement in a world (world[i] is True when person i is a knight)."""
     op = s[0]
     if op == "knight":
-        return world[s[1]]  # type: ignore[index]
+        return world[s[1]]  # type: ignore[index]  (s[0] tags the shape)
     if op == "knave":
-        return not world[s[1]]  # type: ignore[index]
+        return not world[s[1]]  # type: ignore[index]  (s[0] tags the shape)
     if op == "not":
-        return not holds(s[1], world)  # type: ignore[arg-type]
-    a, b = holds(s[1], world), holds(s[2], world)  # type: ignore[arg-type, misc]
+        return not holds(s[1], world)  # type: ignore[arg-type]  (s[0] tags the shape)
+    a, b = holds(s[1], world), holds(s[2], world)  # type: ignore[arg-type, misc]  (s[0] tags the shape)
     if op == "and":
         return a and b
     if op == "or":
@@ -88,11 +87,12 @@ def _statement(rng: StableRng, n: int, depth: int) -> Statement:
 def render(s: Statement, names: tuple[str, ...], top: bool = True) -> str:
     op = s[0]
     if op in ("knight", "knave"):
-        return f"{names[s[1]]} is a {op}"  # type: ignore[index]
+        return f"{names[s[1]]} is a {op}"  # type: ignore[index]  (s[0] tags the shape)
     if op == "not":
-        text = f"it is not the case that {render(s[1], names, False)}"  # type: ignore[arg-type]
+        text = f"it is not the case that {render(s[1], names, False)}"  # type: ignore[arg-type]  (s[0] tags the shape)
     else:
-        a, b = render(s[1], names, False), render(s[2], names, False)  # type: ignore[arg-type, misc]
+        left, right = s[1], s[2]  # type: ignore[misc]  (s[0] tags the shape)
+        a, b = render(left, names, False), render(right, names, False)  # type: ignore[arg-type]  (s[0] tags the shape)
         text = {"and": f"{a} and {b}", "or": f"{a} or {b}", "iff": f"{a} if and only if {b}",
                 "implies": f"if {a} then {b}"}[op]
     return text if top else f"({text})"
@@ -112,7 +112,8 @@ class KKPuzzle:
     def quiz(self) -> str:
         n = len(self.names)
         listing = ", ".join(self.names[:-1]) + f", and {self.names[-1]}" if n > 2 else " and ".join(self.names)
-        said = " ".join(f'{name} says: "{_sentence(render(s, self.names))}."' for name, s in zip(self.names, self.statements))
+        said = " ".join(f'{name} says: "{_sentence(render(s, self.names))}."'
+                        for name, s in zip(self.names, self.statements))
         return (
             "On an island every inhabitant is either a knight, who always tells the truth, or a knave, who always "
             f"lies. You meet {n} inhabitants: {listing}. {said} Who is a knight and who is a knave?"
@@ -145,27 +146,14 @@ def to_problem(p: KKPuzzle, seed: int, index: int) -> Problem:
     )
 
 
-def _people_range(raw: str) -> list[int]:
-    a, b = int_range(raw, "kk_gen people", 2, 8)
-    return list(range(a, b + 1))
+class KKGenParams(GeneratedParams):
+    people: Annotated[Span, span(2, 8)] = Span(3, 7)
+    depth: Annotated[int, bounded(1, 3)] = 1
 
 
-def generate(seed: int, n: int, people: list[int], depth: int) -> list[Problem]:
-    return [to_problem(generate_puzzle(seed, i, people[i % len(people)], depth), seed, i) for i in range(n)]
+def _problem(p: KKGenParams, i: int) -> Problem:
+    return to_problem(generate_puzzle(p.seed, i, p.people.pick(i), p.depth), p.seed, i)
 
 
-@register("kk_gen")
-def kk_gen_suite(params: dict[str, str], _data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    params = dict(params)
-    people = _people_range(params.pop("people", "3-7"))
-    depth = pop_int(params, "depth", 1, 1, 3)
-    n = pop_int(params, "n", 100, 1, 100_000)
-    seed = pop_int(params, "seed", 0)
-    reject_unknown("kk_gen", params)
-    span = f"{people[0]}-{people[-1]}" if len(people) > 1 else str(people[0])
-    return Suite(
-        name=f"kk_gen:people={span},depth={depth},n={n},seed={seed}",
-        problems=generate(seed, n, people, depth),
-        template=TEMPLATE,
-        **gold_grader_parts(kk_grader),
-    )
+SUITES.register(SuiteSpec("kk_gen", KKGenParams, by_index(_problem), TEMPLATE, "knights_knaves",
+                          "knights-and-knaves puzzles with one solution, generated"))

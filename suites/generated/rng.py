@@ -7,6 +7,9 @@ hashing (seed, stream, counter) pins the problems to the suite name forever.
 from __future__ import annotations
 
 import hashlib
+from typing import Any, Sequence, TypeVar
+
+T = TypeVar("T")
 
 
 class StableRng:
@@ -28,10 +31,10 @@ class StableRng:
             if x < limit:
                 return lo + x % span
 
-    def choice(self, seq):  # type: ignore[no-untyped-def]
+    def choice(self, seq: Sequence[T]) -> T:
         return seq[self.randint(0, len(seq) - 1)]
 
-    def shuffle(self, items: list) -> None:
+    def shuffle(self, items: list[Any]) -> None:
         for i in range(len(items) - 1, 0, -1):
             j = self.randint(0, i)
             items[i], items[j] = items[j], items[i]

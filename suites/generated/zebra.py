@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
-from evaluators.logic import zebra as zebra_grader
-from core.errors import UserError
-from core.records import Problem
-from suites import pop_int, register, reject_unknown
 from core.prompt import PromptTemplate
-from suites.base import Suite, gold_grader_parts
+from core.records import Problem
+from evaluators.logic import zebra as zebra_grader
+from suites import SUITES, GeneratedParams, SuiteSpec, choice, by_index
 from suites.generated.rng import StableRng
 from suites.generated.zebra_solver import Clue, count_solutions
 
@@ -193,30 +192,32 @@ def to_problem(p: ZebraPuzzle, seed: int, index: int) -> Problem:
     )
 
 
-def parse_size(raw: str) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Size:
+    houses: int
+    attrs: int
+
+    def __str__(self) -> str:
+        return f"{self.houses}x{self.attrs}"
+
+
+def parse_size(raw: str) -> Size:
     m = re.fullmatch(r"(\d+)\s*[xX×]\s*(\d+)", raw.strip())
     if not m:
-        raise UserError(f"zebra size={raw!r} must look like 4x4 (houses x attributes)")
+        raise ValueError(f"zebra size={raw!r} must look like 4x4 (houses x attributes)")
     h, a = int(m.group(1)), int(m.group(2))
     if not (2 <= h <= MAX_SIDE and 2 <= a <= MAX_SIDE):
-        raise UserError(f"zebra size={raw!r}: houses and attributes must each be 2-{MAX_SIDE}")
-    return h, a
+        raise ValueError(f"zebra size={raw!r}: houses and attributes must each be 2-{MAX_SIDE}")
+    return Size(h, a)
 
 
-def generate(seed: int, n: int, houses: int, attrs: int) -> list[Problem]:
-    return [to_problem(generate_puzzle(seed, i, houses, attrs), seed, i) for i in range(n)]
+class ZebraParams(GeneratedParams):
+    size: Annotated[Size, choice(parse_size)] = Size(4, 4)
 
 
-@register("zebra")
-def zebra_suite(params: dict[str, str], _data_dir) -> Suite:  # type: ignore[no-untyped-def]
-    params = dict(params)
-    houses, attrs = parse_size(params.pop("size", "4x4"))
-    n = pop_int(params, "n", 100, 1, 100_000)
-    seed = pop_int(params, "seed", 0)
-    reject_unknown("zebra", params)
-    return Suite(
-        name=f"zebra:size={houses}x{attrs},n={n},seed={seed}",
-        problems=generate(seed, n, houses, attrs),
-        template=TEMPLATE,
-        **gold_grader_parts(zebra_grader),
-    )
+def _problem(p: ZebraParams, i: int) -> Problem:
+    return to_problem(generate_puzzle(p.seed, i, p.size.houses, p.size.attrs), p.seed, i)
+
+
+SUITES.register(SuiteSpec("zebra", ZebraParams, by_index(_problem), TEMPLATE, "zebra",
+                          "zebra (Einstein) grid puzzles with one solution, generated"))

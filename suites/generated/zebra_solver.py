@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterable
 
 KINDS = ("pos", "notpos", "same", "notsame", "leftof", "nextto", "before")
 
@@ -77,7 +78,7 @@ def tables(houses: int) -> Tables:
     return Tables(perms, tuple(at), fwd, bwd)
 
 
-def _set(items) -> int:  # type: ignore[no-untyped-def]
+def _set(items: Iterable[int]) -> int:
     out = 0
     for i in items:
         out |= 1 << i
