@@ -19,7 +19,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as e:
-                    raise UserError(f"{path}:{lineno} is not valid JSON ({e.msg}); re-copy the mirror file")
+                    raise UserError(f"{path}:{lineno} is not valid JSON ({e.msg}); re-copy the mirror file") from None
     return rows
 
 
@@ -32,7 +32,9 @@ def load_records(
     try:
         import datasets  # noqa: PLC0415  (optional: only needed without a mirror)
     except ImportError:
-        raise UserError(f"loading {hub_id} from the hub needs `pip install datasets`; or pass --data-dir MIRROR")
+        raise UserError(
+            f"loading {hub_id} from the hub needs `pip install datasets`; or pass --data-dir MIRROR"
+        ) from None
     try:
         ds = datasets.load_dataset(hub_id, hub_config, split=split)
     except Exception as e:  # network, auth, missing split: all user-fixable

@@ -171,7 +171,7 @@ class Game24Params(SuiteParams):
     stop: Annotated[int, bounded(1, 1362)] = 1362
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Game24Params":
+    def _ordered(self) -> Game24Params:
         if self.start >= self.stop:
             raise ValueError(f"game24 start={self.start} must be below stop={self.stop}")
         return self

@@ -12,7 +12,7 @@ Difficulty value = people x depth (so depth 1 lines up with the mirror's people 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Union
+from typing import Annotated, Union, cast
 
 from core.prompt import PromptTemplate
 from core.records import Problem
@@ -30,6 +30,16 @@ BINARY = ("and", "or", "iff", "implies")
 # A statement: ("knight", i) | ("knave", i) | ("not", s) | (op, s, t) with op in BINARY.
 Statement = Union[tuple[str, int], tuple[str, "Statement"], tuple[str, "Statement", "Statement"]]
 
+
+def _person(s: Statement) -> int:
+    """The person of a ("knight"/"knave", i) atom; s[0] tags the shape, which mypy cannot narrow on."""
+    return cast(tuple[str, int], s)[1]
+
+
+def _parts(s: Statement) -> tuple[Statement, ...]:
+    """The sub-statements of a ("not", s) or (op, s, t) node."""
+    return cast(tuple[Statement, ...], s[1:])
+
 TEMPLATE = PromptTemplate(
     user=(
         "{quiz}\n\nThink step by step. Then finish with a line of the form 'Final answer: NAME is a knight, "
@@ -42,12 +52,12 @@ def holds(s: Statement, world: tuple[bool, ...]) -> bool:
     """Truth of a statement in a world (world[i] is True when person i is a knight)."""
     op = s[0]
     if op == "knight":
-        return world[s[1]]  # type: ignore[index]  (s[0] tags the shape)
+        return world[_person(s)]
     if op == "knave":
-        return not world[s[1]]  # type: ignore[index]  (s[0] tags the shape)
+        return not world[_person(s)]
     if op == "not":
-        return not holds(s[1], world)  # type: ignore[arg-type]  (s[0] tags the shape)
-    a, b = holds(s[1], world), holds(s[2], world)  # type: ignore[arg-type, misc]  (s[0] tags the shape)
+        return not holds(_parts(s)[0], world)
+    a, b = (holds(part, world) for part in _parts(s))
     if op == "and":
         return a and b
     if op == "or":
@@ -87,12 +97,11 @@ def _statement(rng: StableRng, n: int, depth: int) -> Statement:
 def render(s: Statement, names: tuple[str, ...], top: bool = True) -> str:
     op = s[0]
     if op in ("knight", "knave"):
-        return f"{names[s[1]]} is a {op}"  # type: ignore[index]  (s[0] tags the shape)
+        return f"{names[_person(s)]} is a {op}"
     if op == "not":
-        text = f"it is not the case that {render(s[1], names, False)}"  # type: ignore[arg-type]  (s[0] tags the shape)
+        text = f"it is not the case that {render(_parts(s)[0], names, False)}"
     else:
-        left, right = s[1], s[2]  # type: ignore[misc]  (s[0] tags the shape)
-        a, b = render(left, names, False), render(right, names, False)  # type: ignore[arg-type]  (s[0] tags the shape)
+        a, b = (render(part, names, False) for part in _parts(s))
         text = {"and": f"{a} and {b}", "or": f"{a} or {b}", "iff": f"{a} if and only if {b}",
                 "implies": f"if {a} then {b}"}[op]
     return text if top else f"({text})"

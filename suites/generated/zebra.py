@@ -18,7 +18,7 @@ from typing import Annotated
 from core.prompt import PromptTemplate
 from core.records import Problem
 from evaluators.logic import zebra as zebra_grader
-from suites import SUITES, GeneratedParams, SuiteSpec, choice, by_index
+from suites import SUITES, GeneratedParams, SuiteSpec, by_index, choice
 from suites.generated.rng import StableRng
 from suites.generated.zebra_solver import Clue, count_solutions
 
