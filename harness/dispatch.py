@@ -51,6 +51,20 @@ class WorkerState:
 
 
 @dataclass
+class _Batch:
+    """Graded rows waiting for the next commit (one transaction)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any], samples: list[dict[str, Any]], disagreements: list[dict[str, Any]]) -> None:
+        self.rows.append(row)
+        self.samples.extend(samples)
+        self.disagreements.extend(disagreements)
+
+
+@dataclass
 class Dispatcher:
     run_id: str
     workers: list[WorkerState]
@@ -66,90 +80,114 @@ class Dispatcher:
     commit_seconds: float = 5.0
     driver_cpu_seconds: float = 0.0
     _events: list[dict[str, Any]] = field(default_factory=list)
+    _queue: deque[tuple[int, Problem]] = field(default_factory=deque)
+    _retries: dict[str, int] = field(default_factory=dict)
+    _inflight: dict[Any, tuple[WorkerState, int, Problem]] = field(default_factory=dict)  # solve ref -> what
+    _pings: dict[Any, WorkerState] = field(default_factory=dict)  # health checks of suspect actors
+    _grading: set[Any] = field(default_factory=set)
+    _batch: "_Batch" = field(default_factory=lambda: _Batch())
+    _last_commit: float = field(default_factory=time.monotonic)
 
     def event(self, worker: str | None, kind: str, problem_id: str | None = None, detail: str = "") -> None:
         self._events.append({"run_id": self.run_id, "occurred_at": datetime.now(timezone.utc).replace(tzinfo=None),
                              "worker": worker, "kind": kind, "problem_id": problem_id, "detail": detail[:2000]})
 
     def run(self, todo: list[tuple[int, Problem]]) -> None:
+        """Drive every problem through the actors until each is graded and committed (or failed for good)."""
         cpu0 = time.process_time()
-        queue = deque(todo)
-        retries: dict[str, int] = {}
-        inflight: dict[Any, tuple[WorkerState, int, Problem]] = {}
-        pings: dict[Any, WorkerState] = {}
-        grading: set[Any] = set()
-        rows: list[dict] = []
-        samples: list[dict] = []
-        disagreements: list[dict] = []
-        last_commit = time.monotonic()
-        while queue or inflight or grading or (pings and queue):
-            live = [w for w in self.workers if w.status != "dead"]
-            if not live and (queue or inflight):
+        self._queue, self._last_commit = deque(todo), time.monotonic()
+        while self._queue or self._inflight or self._grading or (self._pings and self._queue):
+            if not any(w.status != "dead" for w in self.workers) and (self._queue or self._inflight):
                 raise RuntimeError("every engine worker died; see `thinkbench show` for the recorded failures")
-            while queue:  # least-loaded healthy actor first, so a short queue is spread over all of them
-                w = min((w for w in self.workers if w.status == "ok"), key=lambda w: w.load, default=None)
-                if w is None or w.load >= self.inflight_per_worker:
-                    break
-                index, problem = queue.popleft()
-                inflight[w.handle.solve.remote(problem.question(), self.strategy, self.params)] = (w, index, problem)
-                w.load += 1
-            waiting = list(inflight) + list(grading) + list(pings)
-            ready, rest = ray.wait(waiting, num_returns=1, timeout=1.0)
-            if rest:  # everything else already done, without waiting again
-                more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
-                ready += more
+            self._assign()
+            ready = self._wait()
             self.progress.render()
-            to_grade = []
+            to_grade: list[tuple[Problem, int, Attempt, str]] = []
             for ref in ready:
-                if ref in grading:
-                    grading.discard(ref)
-                    for row, srows, drows in ray.get(ref):
-                        rows.append(row)
-                        samples.extend(srows)
-                        disagreements.extend(drows)
-                        self.progress.update(bool(row["correct"]), int(row["generated_tokens"] or 0),
-                                             row["error"] is not None)
-                elif ref in pings:
-                    w = pings.pop(ref)
-                    try:
-                        ray.get(ref)
-                        w.status, w.recoveries = "ok", w.recoveries + 1
-                        self.event(w.name, "worker_recovered")
-                    except ray.exceptions.RayError as e:
-                        w.status = "dead"
-                        self.event(w.name, "worker_dead", detail=str(e).splitlines()[0])
+                if ref in self._grading:
+                    self._on_graded(ref)
+                elif ref in self._pings:
+                    self._on_ping(ref)
                 else:
-                    w, index, problem = inflight.pop(ref)
-                    w.load -= 1
-                    try:
-                        attempt: Attempt = ray.get(ref)
-                    except ray.exceptions.RayActorError as e:
-                        w.failures += 1
-                        self.event(w.name, "actor_error", problem.id, str(e).splitlines()[0])
-                        if w.status == "ok":
-                            w.status = "suspect"
-                            # Retried across Ray's restart of the actor; fails only once it is dead for good.
-                            pings[w.handle.ping.options(max_task_retries=10).remote()] = w
-                        retries[problem.id] = retries.get(problem.id, 0) + 1
-                        if retries[problem.id] <= MAX_PROBLEM_RETRIES:
-                            queue.append((index, problem))
-                            continue
-                        self.event(w.name, "problem_failed", problem.id, "retries exhausted")
-                        attempt = Attempt(problem.id, None, None, [], Ledger(), error=f"worker died: {e}"[:2000])
-                    w.problems += 1
-                    w.generated_tokens += attempt.ledger.generated_tokens
-                    w.busy_seconds += attempt.ledger.wall_seconds
-                    to_grade.append((problem, index, attempt, w.name))
+                    self._on_attempt(ref, to_grade)
             if to_grade:
-                grading.add(grade_batch.remote(self.grader_ref, self.run_id, to_grade, self.policy_params,
+                self._grading.add(grade_batch.remote(self.grader_ref, self.run_id, to_grade, self.policy_params,
                                                      self.verifier_params))
-            if rows and (len(rows) >= self.commit_every or time.monotonic() - last_commit > self.commit_seconds):
-                self.store.commit(rows, samples, disagreements, self._events)
-                rows, samples, disagreements, self._events = [], [], [], []
-                last_commit = time.monotonic()
-        self.store.commit(rows, samples, disagreements, self._events)
-        self._events = []
+            if self._batch.rows and (len(self._batch.rows) >= self.commit_every
+                                     or time.monotonic() - self._last_commit > self.commit_seconds):
+                self._commit()
+        self._commit()
         self.driver_cpu_seconds = time.process_time() - cpu0
+
+    def _assign(self) -> None:
+        """Least-loaded healthy actor first, so a short queue is spread over all of them."""
+        while self._queue:
+            w = min((w for w in self.workers if w.status == "ok"), key=lambda w: w.load, default=None)
+            if w is None or w.load >= self.inflight_per_worker:
+                return
+            index, problem = self._queue.popleft()
+            self._inflight[w.handle.solve.remote(problem.question(), self.strategy, self.params)] = (w, index, problem)
+            w.load += 1
+
+    def _wait(self) -> list[Any]:
+        """Whatever is ready within a second: at least one reference, plus all others already done."""
+        waiting = list(self._inflight) + list(self._grading) + list(self._pings)
+        ready, rest = ray.wait(waiting, num_returns=1, timeout=1.0)
+        if rest:  # everything else already done, without waiting again
+            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+            ready += more
+        return list(ready)
+
+    def _on_graded(self, ref: Any) -> None:
+        self._grading.discard(ref)
+        for row, srows, drows in ray.get(ref):
+            self._batch.add(row, srows, drows)
+            self.progress.update(bool(row["correct"]), int(row["generated_tokens"] or 0), row["error"] is not None)
+
+    def _on_ping(self, ref: Any) -> None:
+        w = self._pings.pop(ref)
+        try:
+            ray.get(ref)
+            w.status, w.recoveries = "ok", w.recoveries + 1
+            self.event(w.name, "worker_recovered")
+        except ray.exceptions.RayError as e:
+            w.status = "dead"
+            self.event(w.name, "worker_dead", detail=str(e).splitlines()[0])
+
+    def _on_attempt(self, ref: Any, to_grade: list[tuple[Problem, int, Attempt, str]]) -> None:
+        w, index, problem = self._inflight.pop(ref)
+        w.load -= 1
+        try:
+            attempt: Attempt = ray.get(ref)
+        except ray.exceptions.RayActorError as e:
+            failed = self._on_actor_error(w, index, problem, e)
+            if failed is None:
+                return
+            attempt = failed
+        w.problems += 1
+        w.generated_tokens += attempt.ledger.generated_tokens
+        w.busy_seconds += attempt.ledger.wall_seconds
+        to_grade.append((problem, index, attempt, w.name))
+
+    def _on_actor_error(self, w: WorkerState, index: int, problem: Problem, e: Exception) -> Attempt | None:
+        """Requeue the problem (bounded retries) and ping the actor; past the retries, a failed attempt."""
+        w.failures += 1
+        self.event(w.name, "actor_error", problem.id, str(e).splitlines()[0])
+        if w.status == "ok":
+            w.status = "suspect"
+            # Retried across Ray's restart of the actor; fails only once it is dead for good.
+            self._pings[w.handle.ping.options(max_task_retries=10).remote()] = w
+        self._retries[problem.id] = self._retries.get(problem.id, 0) + 1
+        if self._retries[problem.id] <= MAX_PROBLEM_RETRIES:
+            self._queue.append((index, problem))
+            return None
+        self.event(w.name, "problem_failed", problem.id, "retries exhausted")
+        return Attempt(problem.id, None, None, [], Ledger(), error=f"worker died: {e}"[:2000])
+
+    def _commit(self) -> None:
+        b = self._batch
+        self.store.commit(b.rows, b.samples, b.disagreements, self._events)
+        self._batch, self._events, self._last_commit = _Batch(), [], time.monotonic()
 
     def flush_events(self) -> None:
         if self._events:

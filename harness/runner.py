@@ -15,23 +15,26 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import ray
 
-from harness import __version__
-from harness.config import RunConfig, run_id as make_run_id
 from core.errors import UserError
+from core.records import Problem
+from harness import __version__
+from harness.config import RunConfig
+from harness.config import run_id as make_run_id
 from harness.dispatch import Dispatcher, WorkerState
 from harness.grading import Grader
 from harness.models import EMBEDDED_ALIASES, EMBEDDED_NAME, resolve_model
 from harness.placement import Plan, make_plan
 from harness.progress import Progress
 from harness.solve import SuiteView
-from harness.store import Store
+from harness.store import RunStart, Store
+from harness.strategies import get_strategy, make_params
 from harness.worker import EngineWorker
-from harness.strategies import make_params
-from suites import load_suite
+from suites import Suite, load_suite
+
 
 @dataclass
 class RunSummary:
@@ -66,7 +69,7 @@ def identity(cfg: RunConfig, suite_name: str, template_digest: str, model_name: 
 def model_name(cfg: RunConfig) -> str:
     if not cfg.model or cfg.model in EMBEDDED_ALIASES:
         return EMBEDDED_NAME
-    return cfg.model if cfg.engine.kind == "openai" else resolve_model(cfg.model).name
+    return resolve_model(cfg.model).name if cfg.engine_spec.needs_weights else cfg.model
 
 
 def init_ray(address: str | None) -> None:
@@ -80,64 +83,130 @@ def init_ray(address: str | None) -> None:
         # No address: always a fresh local instance on loopback (never a cluster some other process left
         # running); `--ray-address auto` joins the machine's cluster on purpose.
         local = {} if address else {"_node_ip_address": "127.0.0.1"}
-        ray.init(address=address or "local", include_dashboard=False, **local, log_to_driver=bool(os.environ.get("THINKBENCH_VERBOSE")),
+        ray.init(address=address or "local", include_dashboard=False, **local,
+                 log_to_driver=bool(os.environ.get("THINKBENCH_VERBOSE")),
                  logging_level="ERROR", runtime_env={"env_vars": env})
     except (ConnectionError, RuntimeError, ValueError) as e:
-        raise UserError(f"cannot join Ray cluster at {address!r} ({str(e).splitlines()[0][:120]}); check --ray-address") from None
+        raise UserError(f"cannot join Ray cluster at {address!r} ({str(e).splitlines()[0][:120]}); "
+                        "check --ray-address") from None
 
 
-def run(cfg: RunConfig, out=sys.stderr, dry_run: bool = False) -> RunSummary:  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run is and what is left of it, decided before anything starts (no Ray, no engine)."""
+
+    cfg: RunConfig
+    suite: Suite
+    params: dict[str, Any]
+    model: str
+    identity: dict[str, Any]
+    run_id: str
+    done: frozenset[str]  # problems stored and not failed
+    failed: frozenset[str]  # problems stored as failed: retried by this run
+    todo: list[tuple[int, Problem]]
+    manifest: dict[str, Any]
+
+    def describe(self) -> str:
+        return (f"{self.suite.name} | {self.model} | {self.cfg.engine.kind} | {self.cfg.strategy.name} "
+                f"{self.params}")
+
+    def start_record(self) -> RunStart:
+        cfg = self.cfg
+        return RunStart(run_id=self.run_id, suite=self.suite.name, model=self.model, engine=cfg.engine.kind,
+                        strategy=cfg.strategy.name, config=cfg.model_dump(mode="json"), identity=self.identity,
+                        manifest=self.manifest, n_problems=len(self.suite.problems), limited=cfg.limit is not None)
+
+
+def plan_run(cfg: RunConfig, store: Store) -> RunPlan:
+    """The suite, the run's identity, and which problems are left (failed ones are retried)."""
     suite = load_suite(cfg.suite, cfg.data_dir, cfg.limit)
     if not suite.problems:
         raise UserError(f"suite {suite.name} has no problems; check the data files")
+    spec = get_strategy(cfg.strategy.name)
     params = make_params(cfg.strategy.name, cfg.strategy.params).model_dump(mode="json")
     mname = model_name(cfg)
     ident = identity(cfg, suite.name, suite.template.digest(), mname, params)
     rid = make_run_id(ident)
-    store = Store(cfg.db)
-    if cfg.limit is not None:
-        print(f"warning: --limit {cfg.limit}: this run covers {len(suite.problems)} problems only and is not "
-              "comparable with full-suite runs", file=out)
-
-    failed = {pid for (pid,) in store.query("SELECT problem_id FROM attempts WHERE run_id=? AND error IS NOT NULL",
-                                            [rid])}
-    done_ids = store.completed_problems(rid) - failed  # failed problems are retried on rerun
-    todo = [(i, p) for i, p in enumerate(suite.problems) if p.id not in done_ids]
+    failed = store.failed_problems(rid)
+    done = store.completed_problems(rid) - failed
     manifest: dict[str, Any] = {
         "thinkbench_version": __version__, "git_revision": git_revision(), "python": platform.python_version(),
         "ray_version": ray.__version__, "grader_version": suite.grader_version,
         "prompt_template": suite.template.digest(), "model": mname, "seed": cfg.seed, "data_dir": cfg.data_dir,
+        "sample_pool": spec.sample_pool,
     }
+    todo = [(i, p) for i, p in enumerate(suite.problems) if p.id not in done]
+    return RunPlan(cfg, suite, params, mname, ident, rid, frozenset(done), frozenset(failed), todo, manifest)
+
+
+def run(cfg: RunConfig, out: TextIO = sys.stderr, dry_run: bool = False) -> RunSummary:
+    store = Store(cfg.db)
+    plan = plan_run(cfg, store)
+    if cfg.limit is not None:
+        print(f"warning: --limit {cfg.limit}: this run covers {len(plan.suite.problems)} problems only and is not "
+              "comparable with full-suite runs", file=out)
     if dry_run:  # print what would run where, start nothing, write nothing
         init_ray(cfg.ray_address)
-        plan = make_plan(cfg, ray.cluster_resources(), len(suite.problems), len(todo), *_nodes())
-        print(f"run {rid} (dry run): {suite.name} | {mname} | {cfg.engine.kind} | {cfg.strategy.name} {params}")
-        print(plan.describe())
-        return RunSummary(rid, "dry-run", len(suite.problems), len(done_ids), 0, 0, len(done_ids))
-    if failed:
-        with store.connect() as con:
-            con.execute("DELETE FROM samples WHERE run_id=? AND problem_id IN "
-                        "(SELECT problem_id FROM attempts WHERE run_id=? AND error IS NOT NULL)", [rid, rid])
-            con.execute("DELETE FROM attempts WHERE run_id=? AND error IS NOT NULL", [rid])
-    store.begin_run(rid, suite.name, mname, cfg.engine.kind, cfg.strategy.name, cfg.model_dump(mode="json"),
-                    ident, manifest, len(suite.problems), cfg.limit is not None, None)
-    if done_ids:
-        print(f"resuming run {rid}: {len(done_ids)}/{len(suite.problems)} problems already stored", file=out)
+        placement = make_plan(cfg, ray.cluster_resources(), len(plan.suite.problems), len(plan.todo), *_nodes())
+        print(f"run {plan.run_id} (dry run): {plan.describe()}")
+        print(placement.describe())
+        return RunSummary(plan.run_id, "dry-run", len(plan.suite.problems), len(plan.done), 0, 0, len(plan.done))
+    if plan.failed:
+        store.clear_failed(plan.run_id)
+    store.begin_run(plan.start_record())
+    if plan.done:
+        print(f"resuming run {plan.run_id}: {len(plan.done)}/{len(plan.suite.problems)} problems already stored",
+              file=out)
     else:
-        print(f"run {rid}: {suite.name} | {mname} | {cfg.engine.kind} | {cfg.strategy.name} {params}", file=out)
-    if not todo:
-        store.end_run(rid, "complete")
-        return _summary(store, rid, len(suite.problems), len(done_ids))
+        print(f"run {plan.run_id}: {plan.describe()}", file=out)
+    if plan.todo:
+        _execute(plan, store, out)
+    else:
+        store.end_run(plan.run_id, "complete")
+    return _summary(store, plan.run_id, len(plan.suite.problems), len(plan.done))
 
+
+def _execute(plan: RunPlan, store: Store, out: TextIO) -> None:
+    """Start the engine actors, drive the queue through them, and record how the session ended."""
+    cfg, rid = plan.cfg, plan.run_id
     init_ray(cfg.ray_address)
-    plan = make_plan(cfg, ray.cluster_resources(), len(suite.problems), len(todo), *_nodes())
-    view = SuiteView(suite.template, suite.extract, suite.vote_key)
-    print(f"starting {len(plan.workers)} engine worker(s)...", file=out)
-    workers, groups, names = _start_actors(cfg, plan, view, rid)
+    placement = make_plan(cfg, ray.cluster_resources(), len(plan.suite.problems), len(plan.todo), *_nodes())
+    view = SuiteView(plan.suite.template, plan.suite.extract, plan.suite.vote_key)
+    print(f"starting {len(placement.workers)} engine worker(s)...", file=out)
+    workers, groups, names = _start_actors(cfg, placement, view, rid)
+    try:
+        policy_params, verifier_params = _start_engines(store, rid, workers, names, placement)
+    except BaseException:
+        _stop_actors(workers, groups)
+        raise
+    progress = Progress(len(plan.suite.problems), f"run {rid}", already_done=len(plan.done), stream=out)
+    dispatcher = Dispatcher(
+        run_id=rid, workers=[WorkerState(p.name, w) for p, w in zip(placement.workers, workers)],
+        grader_ref=ray.put(Grader.of(plan.suite)), store=store, progress=progress, policy_params=policy_params,
+        verifier_params=verifier_params, strategy=cfg.strategy.name, params=cfg.strategy.params,
+        inflight_per_worker=placement.inflight_per_worker, commit_every=cfg.commit_every)
+    status, error = "complete", None
+    drive_start = time.perf_counter()
+    try:
+        dispatcher.run(plan.todo)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    except RuntimeError as e:
+        status, error = "failed", str(e)
+        raise UserError(f"run {rid} failed: {e}; rerun the same command to resume") from None
+    finally:
+        progress.close()
+        _finish(plan, store, dispatcher, progress, time.perf_counter() - drive_start, status, error)
+        _stop_actors(workers, groups)
+
+
+def _start_engines(store: Store, rid: str, workers: list, names: list[str],  # type: ignore[type-arg] # Ray handles
+                   placement: Plan) -> tuple[int | None, int | None]:
+    """Build every actor's engine; record what was built where. Returns (policy, verifier) parameter counts."""
     try:
         infos = ray.get([w.start.remote() for w in workers])
     except ray.exceptions.RayTaskError as e:
-        _stop_actors(workers, groups)
         cause = e.cause if isinstance(getattr(e, "cause", None), Exception) else e
         store.end_run(rid, "failed", str(cause)[:500])
         if isinstance(cause, UserError):
@@ -147,46 +216,27 @@ def run(cfg: RunConfig, out=sys.stderr, dry_run: bool = False) -> RunSummary:  #
         info["actor_name"] = name
     policy_params = infos[0].get("policy_params")
     verifier_params = (infos[0].get("verifier") or {}).get("parameters")  # FLOPs charge verifier tokens at this size
-    store.update_manifest(rid, {"engine": {k: v for k, v in infos[0].items() if k not in ("pid", "host", "worker", "node_id", "accelerator_ids")},
-                                "workers": infos, "policy_params": policy_params, "plan": plan.describe()})
-    with store.connect() as con:
-        con.execute("UPDATE runs SET policy_params=?, verifier_params=? WHERE run_id=?",
-                    [policy_params, verifier_params, rid])
+    per_host = ("pid", "host", "worker", "node_id", "accelerator_ids")
+    store.update_manifest(rid, {"engine": {k: v for k, v in infos[0].items() if k not in per_host},
+                                "workers": infos, "policy_params": policy_params, "plan": placement.describe()})
+    store.set_param_counts(rid, policy_params, verifier_params)
+    return policy_params, verifier_params
 
-    progress = Progress(len(suite.problems), f"run {rid}", already_done=len(done_ids), stream=out)
-    dispatcher = Dispatcher(
-        run_id=rid, workers=[WorkerState(p.name, w) for p, w in zip(plan.workers, workers)],
-        grader_ref=ray.put(Grader.of(suite)), store=store, progress=progress, policy_params=policy_params,
-        verifier_params=verifier_params,
-        strategy=cfg.strategy.name, params=cfg.strategy.params, inflight_per_worker=plan.inflight_per_worker,
-        commit_every=cfg.commit_every)
-    status, error = "complete", None
-    drive_start = time.perf_counter()
-    try:
-        dispatcher.run(todo)
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    except RuntimeError as e:
-        status, error = "failed", str(e)
-        raise UserError(f"run {rid} failed: {e}; rerun the same command to resume") from None
-    finally:
-        progress.close()
-        seconds = time.perf_counter() - drive_start
-        dispatcher.flush_events()
-        # Throughput of this session's generation phase (engines ready -> last commit) and the driver's own
-        # CPU cost per problem, for benchmarks; per-worker throughput and failures for observability.
-        store.update_manifest(rid, {
-            "last_session": {"problems": len(todo), "seconds": seconds, "generated_tokens": progress.tokens,
-                             "driver_cpu_ms_per_problem": 1000 * dispatcher.driver_cpu_seconds / max(1, len(todo))},
-            "worker_stats": [w.stats() for w in dispatcher.workers]})
-        stored = len(store.completed_problems(rid))
-        n_failed = store.query("SELECT count(*) FROM attempts WHERE run_id=? AND error IS NOT NULL", [rid])[0][0]
-        if status == "complete" and (stored < len(suite.problems) or n_failed):
-            status = "incomplete"
-        store.end_run(rid, status, error)
-        _stop_actors(workers, groups)
-    return _summary(store, rid, len(suite.problems), len(done_ids))
+
+def _finish(plan: RunPlan, store: Store, dispatcher: Dispatcher, progress: Progress, seconds: float, status: str,
+            error: str | None) -> None:
+    """Store this session's figures and the run's status, whatever ended it."""
+    dispatcher.flush_events()
+    # Throughput of this session's generation phase (engines ready -> last commit) and the driver's own
+    # CPU cost per problem, for benchmarks; per-worker throughput and failures for observability.
+    store.update_manifest(plan.run_id, {
+        "last_session": {"problems": len(plan.todo), "seconds": seconds, "generated_tokens": progress.tokens,
+                         "driver_cpu_ms_per_problem": 1000 * dispatcher.driver_cpu_seconds / max(1, len(plan.todo))},
+        "worker_stats": [w.stats() for w in dispatcher.workers]})
+    stored = len(store.completed_problems(plan.run_id))
+    if status == "complete" and (stored < len(plan.suite.problems) or store.count_failed(plan.run_id)):
+        status = "incomplete"
+    store.end_run(plan.run_id, status, error)
 
 
 def _nodes() -> tuple[int, float]:
@@ -236,8 +286,6 @@ def _stop_actors(workers: list, groups: list) -> None:
 
 
 def _summary(store: Store, rid: str, n: int, resumed_from: int) -> RunSummary:
-    done, correct, tokens = store.query(
-        "SELECT count(*), coalesce(sum(CASE WHEN correct THEN 1 ELSE 0 END),0), coalesce(sum(generated_tokens),0) "
-        "FROM attempts WHERE run_id=?", [rid])[0]
+    done, correct, tokens = store.attempt_totals(rid)
     status = store.run_record(rid)["status"]
     return RunSummary(rid, status, n, done, correct, tokens, resumed_from)

@@ -12,7 +12,7 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -194,14 +194,8 @@ class Store:
         con.execute("INSERT OR IGNORE INTO thinkbench_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
     # -- runs --------------------------------------------------------------------------------
-    def begin_run(self, start: RunStart | str | None = None, *args: Any, **kwargs: Any) -> str:
-        """Create the run, or mark an existing one running again. Returns its previous status ("new" if none).
-
-        Takes a `RunStart`, or its fields as keyword arguments. The old 12-positional form
-        (run_id, suite, ..., policy_params, verifier_params) still works until the runner moves to
-        the record; it is kept for that switch only and will be dropped after it.
-        """
-        run = _run_start(start, args, kwargs)
+    def begin_run(self, run: RunStart) -> str:
+        """Create the run, or mark an existing one running again. Returns its previous status ("new" if none)."""
         with self.connect() as con:
             row = con.execute(queries.RUN_STATUS, [run.run_id]).fetchone()
             if row is None:
@@ -397,19 +391,3 @@ def _merge_manifest(con: duckdb.DuckDBPyConnection, run_id: str, extra: dict) ->
     row = con.execute(queries.RUN_MANIFEST, [run_id]).fetchone()
     manifest = {**json.loads(row[0] or "{}"), **extra}
     con.execute("UPDATE runs SET manifest=? WHERE run_id=?", [json.dumps(manifest), run_id])
-
-
-def _run_start(first: RunStart | str | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunStart:
-    """Accept `begin_run`'s three call forms (record, keywords, legacy positionals) as one RunStart."""
-    if isinstance(first, RunStart):
-        if args or kwargs:
-            raise TypeError("begin_run(RunStart) takes no other arguments")
-        return first
-    positional = (first, *args) if first is not None else args
-    names = [f.name for f in fields(RunStart)]
-    if len(positional) > len(names):
-        raise TypeError(f"begin_run takes at most {len(names)} run fields, got {len(positional)}")
-    values = dict(zip(names, positional))
-    if values.keys() & kwargs.keys():
-        raise TypeError(f"begin_run got {sorted(values.keys() & kwargs.keys())} twice")
-    return RunStart(**values, **kwargs)

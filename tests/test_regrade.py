@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from harness.store import Store
+from harness.store import RunStart, Store
 from suites import load_suite
 from tests.conftest import DATA, run_cli
 
@@ -16,8 +16,8 @@ def _seed_store(path):
     gold = {p.id: p.answer for p in suite.problems}
     assert gold[INT_ID] == "9" and gold[FRAC_ID] == "\\frac{14}{3}"
     store = Store(path)
-    store.begin_run("r1", "math500", "m", "scripted", "self_consistency", {"data_dir": str(DATA)}, {}, {}, 500,
-                    False, None)
+    store.begin_run(RunStart("r1", "math500", "m", "scripted", "self_consistency", {"data_dir": str(DATA)}, {}, {},
+                             500, False))
     store.end_run("r1", "complete")
     stale = [  # (problem, sample, text, stored verdict: deliberately stale)
         (INT_ID, 0, "So the answer is \\boxed{9}.", False),

@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 from core.errors import UserError
-from harness.store import Store
+from harness.store import RunStart, Store
 
 
 def _attempt(pid: str, correct: bool = True) -> dict:
@@ -17,7 +17,7 @@ def _sample(pid: str, idx: int) -> dict:
 
 
 def _begin(store: Store) -> str:
-    return store.begin_run("r1", "arith", "m", "scripted", "cot", {}, {}, {}, 3, False, 100)
+    return store.begin_run(RunStart("r1", "arith", "m", "scripted", "cot", {}, {}, {}, 3, False, 100))
 
 
 def test_commit_is_idempotent(tmp_path):
@@ -71,29 +71,6 @@ def test_garbage_file_is_refused(tmp_path):
 def test_read_only_missing(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         Store(tmp_path / "none.duckdb", read_only=True)
-
-
-def test_begin_run_forms_write_the_same_row(tmp_path):
-    """A RunStart, keywords and the legacy positionals are one call (the runner moves to the record)."""
-    from harness import queries
-    from harness.store import RunStart
-
-    fields = dict(suite="arith", model="m", engine="scripted", strategy="cot", config={"a": 1}, identity={"b": 2},
-                  manifest={"c": 3}, n_problems=3, limited=False, policy_params=100, verifier_params=7)
-    rows = []
-    for i, call in enumerate([
-        lambda s, rid: s.begin_run(RunStart(rid, **fields)),
-        lambda s, rid: s.begin_run(run_id=rid, **fields),
-        lambda s, rid: s.begin_run(rid, *fields.values()),
-    ]):
-        store = Store(tmp_path / f"s{i}.duckdb")
-        assert call(store, "r1") == "new"
-        rec = store.run_record("r1")
-        rows.append({k: v for k, v in rec.items() if not k.endswith("_at")})
-        assert store.query(queries.RUN_STATUS, ["r1"]) == [("running",)]
-    assert rows[0] == rows[1] == rows[2]
-    with pytest.raises(TypeError):
-        Store(tmp_path / "x.duckdb").begin_run(RunStart("r1", **fields), "extra")
 
 
 def test_failed_attempts_are_counted_and_cleared_with_their_samples(tmp_path):

@@ -12,7 +12,7 @@ from harness.engines.base import Prompt, SamplingParams
 from harness.engines.scripted import ScriptedEngine
 from core.errors import UserError
 from harness.solve import SuiteView, solve
-from harness.store import ATTEMPT_COLS, SAMPLE_COLS, Store
+from harness.store import ATTEMPT_COLS, RunStart, SAMPLE_COLS, Store
 from harness.strategies import make_params
 from harness.strategies.adaptive import (agreement_difficulty, allocation_report, calibration_table,
                                          difficulty_bin)
@@ -92,7 +92,7 @@ def _store(tmp_path):  # type: ignore[no-untyped-def]
     ids = [f"p{i}" for i in range(8)]
 
     def add(rid: str, strategy: str, params: dict, correct: list[bool], samples: list[list[str]] | None = None):  # type: ignore[no-untyped-def]
-        store.begin_run(rid, "s", "m", "scripted", strategy, {}, {"params": params}, {}, 8, False, None)
+        store.begin_run(RunStart(rid, "s", "m", "scripted", strategy, {}, {"params": params}, {}, 8, False))
         rows = [{**dict.fromkeys(ATTEMPT_COLS), "run_id": rid, "problem_id": pid, "problem_index": i,
                  "correct": c, "generated_tokens": 10, "verifier_tokens": 0} for i, (pid, c) in enumerate(zip(ids, correct))]
         srows = []

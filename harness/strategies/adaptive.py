@@ -25,14 +25,18 @@ from __future__ import annotations
 import bisect
 import json
 from collections import Counter, defaultdict
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import model_validator
 
 from core.records import Sample
+from harness import queries
 from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategyParams, StrategySpec
 from harness.strategies.scoring import score_samples
 from harness.verifiers.base import Aggregation
+
+if TYPE_CHECKING:
+    from harness.store import Store
 
 Entry = str | dict[str, Any]
 
@@ -108,21 +112,20 @@ async def adaptive(ctx: StrategyContext, p: AdaptiveParams) -> Decision:
 # --- calibration and reporting from stored runs (no engine needed) -------------------------------------------
 
 
-def _split_ids(store, run_id: str, split: float) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
+def _split_ids(store: Store, run_id: str, split: float) -> tuple[set[str], set[str]]:
     """(calibration, held-out) problem ids: the first `split` of the suite's problems calibrate."""
-    rows = store.query("SELECT problem_id, problem_index FROM attempts WHERE run_id=? ORDER BY problem_index", [run_id])
+    rows = store.query(queries.RUN_PROBLEM_ORDER, [run_id])
     cut = int(round(split * len(rows)))
     return {r[0] for r in rows[:cut]}, {r[0] for r in rows[cut:]}
 
 
-def pilot_difficulties(store, pilot_run: str, pilot_n: int, source: str = "agreement") -> dict[str, float]:  # type: ignore[no-untyped-def]
+def pilot_difficulties(store: Store, pilot_run: str, pilot_n: int, source: str = "agreement") -> dict[str, float]:
     """Difficulty per problem from the first `pilot_n` stored samples of a sampling run.
 
     `agreement` needs no gold (what `adaptive` estimates online); `oracle` uses the samples'
     grades (true pass rate), for the oracle-difficulty comparison only.
     """
-    rows = store.query("SELECT problem_id, vote_key, correct FROM samples WHERE run_id=? AND sample_idx < ? "
-                       "ORDER BY problem_id, sample_idx", [pilot_run, pilot_n])
+    rows = store.query(queries.PILOT_SAMPLES, [pilot_run, pilot_n])
     by: dict[str, list[tuple[str | None, bool]]] = defaultdict(list)
     for pid, key, correct in rows:
         by[pid].append((key, bool(correct)))
@@ -131,7 +134,7 @@ def pilot_difficulties(store, pilot_run: str, pilot_n: int, source: str = "agree
     return {pid: agreement_difficulty([k for k, _ in v], lambda a: a) for pid, v in by.items()}
 
 
-def calibration_table(store, pilot_run: str, candidate_runs: list[str], split: float = 0.5, pilot_n: int = 4,  # type: ignore[no-untyped-def]
+def calibration_table(store: Store, pilot_run: str, candidate_runs: list[str], split: float = 0.5, pilot_n: int = 4,
                       bin_edges: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8), source: str = "agreement") -> dict[str, Entry]:
     """Per difficulty bin, the candidate run (strategy + params) most accurate on the calibration split.
 
@@ -144,14 +147,13 @@ def calibration_table(store, pilot_run: str, candidate_runs: list[str], split: f
     bins = {pid: difficulty_bin(d, bin_edges) for pid, d in diff.items() if pid in calib}
     best: dict[int, tuple[float, float, Entry]] = {}
     for rid in candidate_runs:
-        strategy, ident = store.query("SELECT strategy, identity FROM runs WHERE run_id=?", [rid])[0]
+        strategy, ident = store.query(queries.RUN_STRATEGY_IDENTITY, [rid])[0]
         params = json.loads(ident)["params"] if isinstance(ident, str) else ident["params"]
         defaults = StrategyParams().model_dump(mode="json")
         extra = {k: v for k, v in params.items() if k not in defaults and k != "n"}
         entry: Entry = {"strategy": strategy, **extra} if extra else strategy
         per_bin: dict[int, list[tuple[bool, int]]] = defaultdict(list)
-        for pid, correct, gen in store.query("SELECT problem_id, correct, generated_tokens FROM attempts WHERE run_id=?",
-                                             [rid]):
+        for pid, correct, gen in store.query(queries.RUN_ATTEMPT_OUTCOMES, [rid]):
             if pid in bins:
                 per_bin[bins[pid]].append((bool(correct), int(gen or 0)))
         for b, results in per_bin.items():
@@ -162,13 +164,12 @@ def calibration_table(store, pilot_run: str, candidate_runs: list[str], split: f
     return {str(b): entry for b, (_, _, entry) in sorted(best.items())}
 
 
-def allocation_report(store, runs: dict[str, str], split_run: str, split: float = 0.5) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def allocation_report(store: Store, runs: dict[str, str], split_run: str, split: float = 0.5) -> list[dict[str, Any]]:
     """Accuracy and mean generated tokens of each labelled run (adaptive, uniform, oracle) on the held-out split."""
     _, held = _split_ids(store, split_run, split)
     out = []
     for label, rid in runs.items():
-        rows = [r for r in store.query("SELECT problem_id, correct, generated_tokens, verifier_tokens FROM attempts "
-                                       "WHERE run_id=?", [rid]) if r[0] in held]
+        rows = [r for r in store.query(queries.RUN_ATTEMPT_COSTS, [rid]) if r[0] in held]
         n = len(rows)
         out.append({"label": label, "run_id": rid, "problems": n,
                     "accuracy": sum(bool(r[1]) for r in rows) / n if n else None,
