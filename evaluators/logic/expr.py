@@ -73,6 +73,76 @@ def _bits(x: Fraction) -> int:
     return max(x.numerator.bit_length(), x.denominator.bit_length())
 
 
+class _Parser:
+    """Shunting-yard over exact fractions, one handler per token kind, every bound checked as it grows."""
+
+    def __init__(self) -> None:
+        self.values: list[Fraction] = []
+        self.ops: list[str] = []  # operators and "(" ; "neg" marks unary minus
+        self.numbers: list[int] = []
+        self.depth = 0
+        self.expect_operand = True
+
+    def reduce_once(self) -> None:
+        op = self.ops.pop()
+        if op == "neg":
+            self.values.append(-self.values.pop())
+            return
+        b, a = self.values.pop(), self.values.pop()
+        self.values.append(_apply(op, a, b))
+
+    def number(self, num: str) -> None:
+        if not self.expect_operand:
+            raise ExprError("two numbers in a row")
+        if len(num) > MAX_DIGITS:
+            raise ExprError("number literal too long")
+        self.numbers.append(int(num))
+        self.values.append(Fraction(int(num)))
+        self.expect_operand = False
+
+    def open(self) -> None:
+        if not self.expect_operand:
+            raise ExprError("missing operator before '('")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprError("brackets nested too deeply")
+        self.ops.append("(")
+
+    def close(self) -> None:
+        if self.expect_operand:
+            raise ExprError("empty or unfinished bracket")
+        while self.ops and self.ops[-1] != "(":
+            self.reduce_once()
+        if not self.ops:
+            raise ExprError("unbalanced ')'")
+        self.ops.pop()
+        self.depth -= 1
+
+    def sign(self, sym: str) -> None:
+        if sym == "-":
+            if self.ops.count("neg") > MAX_DEPTH:
+                raise ExprError("too many signs")
+            self.ops.append("neg")
+        elif sym != "+":
+            raise ExprError(f"operator {sym!r} without a left operand")
+
+    def binary(self, sym: str) -> None:
+        ops = self.ops
+        while ops and ops[-1] not in ("(",) and (ops[-1] == "neg" or _PREC[ops[-1]] >= _PREC[sym]):
+            self.reduce_once()
+        ops.append(sym)
+        self.expect_operand = True
+
+    def finish(self) -> Evaluated:
+        if self.expect_operand:
+            raise ExprError("expression ends with an operator")
+        while self.ops:
+            if self.ops[-1] == "(":
+                raise ExprError("unbalanced '('")
+            self.reduce_once()
+        return Evaluated(self.values[0], tuple(self.numbers))
+
+
 def evaluate(text: str) -> Evaluated:
     """Parse and evaluate; raises ExprError (malformed/oversized) or ZeroDivisionError."""
     if len(text) > 4 * MAX_CHARS:
@@ -82,21 +152,8 @@ def evaluate(text: str) -> Evaluated:
         raise ExprError("empty expression")
     if len(s) > MAX_CHARS:
         raise ExprError("answer too long")
-    values: list[Fraction] = []
-    ops: list[str] = []  # operators and "(" ; "neg" marks unary minus
-    numbers: list[int] = []
-    depth = 0
-    expect_operand = True
+    parser = _Parser()
     pos = 0
-
-    def reduce_once() -> None:
-        op = ops.pop()
-        if op == "neg":
-            values.append(-values.pop())
-            return
-        b, a = values.pop(), values.pop()
-        values.append(_apply(op, a, b))
-
     while pos < len(s):
         m = _TOKEN.match(s, pos)
         if not m:
@@ -104,48 +161,16 @@ def evaluate(text: str) -> Evaluated:
         pos = m.end()
         num, sym = m.group(1), m.group(2)
         if num is not None:
-            if not expect_operand:
-                raise ExprError("two numbers in a row")
-            if len(num) > MAX_DIGITS:
-                raise ExprError("number literal too long")
-            numbers.append(int(num))
-            values.append(Fraction(int(num)))
-            expect_operand = False
+            parser.number(num)
         elif sym == "(":
-            if not expect_operand:
-                raise ExprError("missing operator before '('")
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ExprError("brackets nested too deeply")
-            ops.append("(")
+            parser.open()
         elif sym == ")":
-            if expect_operand:
-                raise ExprError("empty or unfinished bracket")
-            while ops and ops[-1] != "(":
-                reduce_once()
-            if not ops:
-                raise ExprError("unbalanced ')'")
-            ops.pop()
-            depth -= 1
-        elif expect_operand:
-            if sym == "-":
-                if ops.count("neg") > MAX_DEPTH:
-                    raise ExprError("too many signs")
-                ops.append("neg")
-            elif sym != "+":
-                raise ExprError(f"operator {sym!r} without a left operand")
+            parser.close()
+        elif parser.expect_operand:
+            parser.sign(sym)
         else:
-            while ops and ops[-1] not in ("(",) and (ops[-1] == "neg" or _PREC[ops[-1]] >= _PREC[sym]):
-                reduce_once()
-            ops.append(sym)
-            expect_operand = True
-    if expect_operand:
-        raise ExprError("expression ends with an operator")
-    while ops:
-        if ops[-1] == "(":
-            raise ExprError("unbalanced '('")
-        reduce_once()
-    return Evaluated(values[0], tuple(numbers))
+            parser.binary(sym)
+    return parser.finish()
 
 
 @dataclass(frozen=True)

@@ -271,19 +271,10 @@ def parse(s: str, depth: int = 0) -> Node:
         return text
     m = _MATRIX.fullmatch(s)
     if m:
-        rows = [r for r in re.split(r"\\\\", m.group(2)) if r.strip() and not r.strip().startswith("\\hline")]
-        if not rows or len(rows) > MAX_ITEMS:
-            raise Unparseable("bad matrix")
-        return Matrix(tuple(tuple(parse(c, depth + 1) for c in r.split("&")) for r in rows))
-    for word, kind in ((" or ", "or"), (" and ", "list")):
-        pieces = [p for p in split_top(f" {s} ", word) if p.strip()]
-        if len(pieces) > 1:
-            items = tuple(parse(p.strip().strip(","), depth + 1) for p in pieces[:MAX_ITEMS])
-            if kind == "or" and all(isinstance(it, (Relation, Interval, Union)) for it in items):
-                if all(isinstance(it, Relation) and it.assignment() for it in items):
-                    return Seq("list", items)
-                return Union(items)
-            return Seq(kind, items)
+        return _matrix(m.group(2), depth)
+    joined = _joined(s, depth)
+    if joined is not None:
+        return joined
     pieces = split_top(s, "\\in")
     if len(pieces) == 2 and _VARIABLE.fullmatch(pieces[0].strip()):
         return parse(pieces[1], depth + 1)
@@ -314,6 +305,27 @@ def parse(s: str, depth: int = 0) -> Node:
     if not stripped:
         raise Unparseable("only units")
     return Scalar(stripped)
+
+
+def _matrix(body: str, depth: int) -> Matrix:
+    rows = [r for r in re.split(r"\\\\", body) if r.strip() and not r.strip().startswith("\\hline")]
+    if not rows or len(rows) > MAX_ITEMS:
+        raise Unparseable("bad matrix")
+    return Matrix(tuple(tuple(parse(c, depth + 1) for c in r.split("&")) for r in rows))
+
+
+def _joined(s: str, depth: int) -> Node | None:
+    """Answers joined by words: `x = 1 or x = 2` (alternatives) and `3 and 5` (a list); None if neither."""
+    for word, kind in ((" or ", "or"), (" and ", "list")):
+        pieces = [p for p in split_top(f" {s} ", word) if p.strip()]
+        if len(pieces) > 1:
+            items = tuple(parse(p.strip().strip(","), depth + 1) for p in pieces[:MAX_ITEMS])
+            if kind == "or" and all(isinstance(it, (Relation, Interval, Union)) for it in items):
+                if all(isinstance(it, Relation) and it.assignment() for it in items):
+                    return Seq("list", items)
+                return Union(items)
+            return Seq(kind, items)
+    return None
 
 
 def _flatten_pm(nodes: list[Node]) -> tuple[Node, ...]:
