@@ -69,7 +69,7 @@ def main() -> None:
     make(million, 20, 200, 256, a.fresh)
     curves.build(snapshot.load(million, run_ids=None))  # compile/load the numba kernels once
 
-    print(f"\nStore A: 500 problems x 256 samples x 20 configurations")
+    print("\nStore A: 500 problems x 256 samples x 20 configurations")
     snap = timed("read pools (read-only, one connection)", lambda: snapshot.load(big))
     print(f"  {snap.pools.n_samples:,} samples")
     configs = timed("all curves (majority@k, best-of-k, pass@k; every k)", lambda: curves.build(snap))
@@ -83,7 +83,7 @@ def main() -> None:
     print(f"  {len(configs)} curves; leader {table.label[0]} acc {table.accuracy[0]:.3f}; "
           f"{int((table['rank'] == 1).sum())} configuration(s) share rank 1")
 
-    print(f"\nStore B: about a million samples")
+    print("\nStore B: about a million samples")
 
     def query():  # type: ignore[no-untyped-def]
         s = snapshot.load(million)

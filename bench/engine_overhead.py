@@ -71,10 +71,11 @@ def main() -> None:
     args = ap.parse_args()
     max_model_len = 1024
 
+    from transformers import AutoTokenizer  # noqa: PLC0415
+
     from harness.engines.base import Prompt  # noqa: PLC0415
     from harness.models import resolve_model  # noqa: PLC0415
     from suites import load_suite  # noqa: PLC0415
-    from transformers import AutoTokenizer  # noqa: PLC0415
 
     suite_name = f"arith:digits=1-2,operators=+,n={args.problems},seed=1"
     suite = load_suite(suite_name)

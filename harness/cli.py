@@ -232,8 +232,8 @@ def cmd_suites(_: argparse.Namespace) -> int:
 
 def cmd_regrade(a: argparse.Namespace) -> int:
     """Re-grade a stored run with the current grader; writes (so the store opens read-write)."""
-    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
     from harness.regrade import regrade  # noqa: PLC0415 - deferred: grading loads the suites and their graders
+    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     s = regrade(Store(a.db), a.run, a.data_dir, a.force)
     print(f"regraded run {s.run_id} with {s.grader_version}: {s.samples} samples ({s.samples_changed} changed), "

@@ -17,9 +17,9 @@ from typing import Any
 
 import ray
 
+from core.records import Attempt, Ledger, Problem
 from harness.grading import grade_attempt
 from harness.progress import Progress
-from core.records import Attempt, Ledger, Problem
 from harness.store import Store
 
 MAX_PROBLEM_RETRIES = 2

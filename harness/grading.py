@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from core.grade import Grade
-from harness.compute import flops
 from core.records import Attempt, Problem
+from harness.compute import flops
 
 FINAL = -1  # sample_idx under which the attempt's final answer is recorded in disagreements
 

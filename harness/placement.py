@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.config import RunConfig
 from core.errors import UserError
+from harness.config import RunConfig
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable
 
-from harness.engines.base import Engine
+from core.prompt import PromptTemplate
 from core.records import Attempt, Question
+from harness.engines.base import Engine
 from harness.strategies import StrategyContext, get_strategy, make_params
 from harness.strategies.base import OracleFn
 from harness.verifiers.base import Verifier
 from harness.verifiers.confidence import ConfidenceVerifier
-from core.prompt import PromptTemplate
 
 DEFAULT_VERIFIER = ConfidenceVerifier()  # needs no second model; used when a run names no verifier
 

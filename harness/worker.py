@@ -13,11 +13,11 @@ from typing import Any
 
 import ray
 
+from core.errors import UserError
+from core.records import Attempt, Question
 from harness.config import VerifierConfig
 from harness.engines import ENGINES, Engine, EngineSettings, engine_settings, make_engine
-from core.errors import UserError
 from harness.models import parameter_count, resolve_model
-from core.records import Attempt, Question
 from harness.solve import SuiteView, solve
 from harness.verifiers import make_verifier
 from harness.verifiers.spec import ENGINE_OPTIONS

@@ -11,8 +11,8 @@ from evaluators.code import check_many
 from evaluators.code.codec import CodecError, Ref, pack, unpack
 from evaluators.code.extract import extract_code, vote_key
 from evaluators.code.public_tests import public_test_score, public_tests
-from suites import load_suite, suite_names
 from evaluators.graders.code import hidden_item
+from suites import load_suite, suite_names
 from suites.code_suites import reference_program
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"

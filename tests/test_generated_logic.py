@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from evaluators.logic import expr
 from core.errors import UserError
+from evaluators.logic import expr
 from suites import load_suite
 from suites.generated import knights_knaves as kkg
 from suites.generated import zebra as zg
-from suites.generated.countdown import _one_step, generate_puzzle as countdown_puzzle
+from suites.generated.countdown import _one_step
+from suites.generated.countdown import generate_puzzle as countdown_puzzle
 from suites.generated.zebra_solver import Clue, count_solutions
 
 ROOT = Path(__file__).resolve().parents[1]

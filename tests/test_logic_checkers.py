@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from evaluators.logic import bbh, expr, kk, zebra
-from evaluators.logic.report import breakdown
 from core.records import Problem
 from evaluators.graders.expression import grade_expression
+from evaluators.logic import bbh, expr, kk, zebra
+from evaluators.logic.report import breakdown
 from evaluators.spec import GRADERS
 from suites.generated.countdown import countdown_problem
 

@@ -10,9 +10,16 @@ import pytest
 
 from core.grade import Grade
 from evaluators.math import (
-    GRADER_VERSION, answer_key, clear_cache, extract_answer, grade, grade_many, rounding_places, second_opinion,
+    GRADER_VERSION,
+    answer_key,
+    batch,
+    clear_cache,
+    extract_answer,
+    grade,
+    grade_many,
+    rounding_places,
+    second_opinion,
 )
-from evaluators.math import batch
 
 DATA = Path(os.environ.get("THINKBENCH_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"))
 

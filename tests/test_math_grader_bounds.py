@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from evaluators.math import grade, warm_up
-from evaluators.math import pool
+from evaluators.math import grade, pool, warm_up
 
 BOUND_S = 2.0
 

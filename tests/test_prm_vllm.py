@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.models import resolve_model
 from core.records import Question
+from harness.models import resolve_model
 from harness.verifiers import make_verifier
 from harness.verifiers.base import Candidate, ScoreResult, Verifier
-from harness.verifiers.prm import TransformersPRM, VLLMPRM
+from harness.verifiers.prm import VLLMPRM, TransformersPRM
 from harness.verifiers.tiny import make_tiny_prm
 from tests.conftest import run_in_fresh_interpreter
 

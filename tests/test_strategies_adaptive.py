@@ -8,14 +8,12 @@ import json
 
 import pytest
 
-from harness.engines.base import Prompt, SamplingParams
-from harness.engines.scripted import ScriptedEngine
 from core.errors import UserError
+from harness.engines.base import Prompt, SamplingParams
 from harness.solve import SuiteView, solve
-from harness.store import ATTEMPT_COLS, RunStart, SAMPLE_COLS, Store
+from harness.store import ATTEMPT_COLS, SAMPLE_COLS, RunStart, Store
 from harness.strategies import make_params
-from harness.strategies.adaptive import (agreement_difficulty, allocation_report, calibration_table,
-                                         difficulty_bin)
+from harness.strategies.adaptive import agreement_difficulty, allocation_report, calibration_table, difficulty_bin
 from suites import load_suite
 from tests.test_strategies_search import Recording
 

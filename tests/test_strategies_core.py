@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from core.records import Sample
 from harness.engines.base import GenerateResult, Prompt, SamplingParams
 from harness.engines.scripted import ScriptedEngine
-from core.records import Sample
 from harness.solve import SuiteView, solve
 from harness.strategies.voting import majority
 from suites import load_suite

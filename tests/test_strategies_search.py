@@ -13,9 +13,9 @@ from collections import defaultdict
 
 import pytest
 
+from core.errors import UserError
 from harness.engines.base import GenerateResult, Prompt, SamplingParams
 from harness.engines.scripted import ScriptedEngine
-from core.errors import UserError
 from harness.solve import SuiteView, solve
 from harness.strategies import STRATEGIES, make_params
 from harness.verifiers.scripted import ScriptedVerifier, hash_scorer

@@ -10,12 +10,12 @@ import types
 
 import pytest
 
+from core.errors import UserError
+from core.records import Question
 from harness.config import RunConfig, load_config
 from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams
 from harness.engines.scripted import ScriptedEngine
-from core.errors import UserError
 from harness.models import resolve_model
-from core.records import Question
 from harness.runner import identity
 from harness.solve import SuiteView, solve
 from harness.verifiers import make_verifier

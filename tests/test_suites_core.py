@@ -8,7 +8,6 @@ from suites.base import parse_suite_name
 from suites.generated.arith import evaluate
 from suites.generated.rng import StableRng
 
-
 # SHA-256 based: these draws are the same on every machine and Python version.
 PINNED_DRAWS = [3, 8, 7, 8, 2, 7, 5, 3, 1, 0, 7, 6]
 

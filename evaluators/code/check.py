@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from core.grade import Grade
 from evaluators.code.client import default_sandbox
 from evaluators.code.jobs import Job, Outcome
 from evaluators.code.limits import Limits
-from core.grade import Grade
 
 GRADER_VERSION = "code-sandbox-1"
 DEFAULT_TIMEOUT_S = 10.0

@@ -12,10 +12,10 @@ import ast
 import doctest
 import re
 
+from core.records import Question
 from evaluators.code.check import run_job
 from evaluators.code.jobs import Job
 from evaluators.code.limits import Limits
-from core.records import Question
 
 _ARROW = re.compile(r"^\s*(?:>>>\s*)?(?P<call>{name}\s*\(.*\))\s*(?:==>|=>|➞|->|→|==|should return|returns?)\s*(?P<want>.+?)\s*[.,;]?\s*$")
 

@@ -11,7 +11,18 @@ import re
 from typing import Protocol
 
 from evaluators.math.structure import (
-    Base, Empty, Interval, Matrix, Node, Reals, Relation, Scalar, Seq, Text, Union, text_key,
+    Base,
+    Empty,
+    Interval,
+    Matrix,
+    Node,
+    Reals,
+    Relation,
+    Scalar,
+    Seq,
+    Text,
+    Union,
+    text_key,
 )
 
 SET_LIKE = (Interval, Union, Reals)

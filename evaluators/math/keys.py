@@ -15,7 +15,19 @@ from evaluators.math.fastpath import spelling
 from evaluators.math.normalize import clean
 from evaluators.math.numbers import parse_number, split_marker
 from evaluators.math.structure import (
-    Base, Empty, Interval, Matrix, Node, Reals, Relation, Scalar, Seq, Text, Union, Unparseable, parse,
+    Base,
+    Empty,
+    Interval,
+    Matrix,
+    Node,
+    Reals,
+    Relation,
+    Scalar,
+    Seq,
+    Text,
+    Union,
+    Unparseable,
+    parse,
 )
 
 Leaf = Callable[[str], str]

@@ -16,7 +16,6 @@ import time
 from typing import Any
 
 import httpx
-
 from pydantic import model_validator
 
 from core.errors import UserError

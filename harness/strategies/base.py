@@ -15,11 +15,11 @@ from typing import Any, Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from harness.engines.base import Engine, GenerateResult, Prompt, SamplingParams
+from core.prompt import PromptTemplate
 from core.records import Ledger, Question, Sample
 from core.registry import Registry
+from harness.engines.base import Engine, GenerateResult, Prompt, SamplingParams
 from harness.verifiers.base import Candidate, Verifier
-from core.prompt import PromptTemplate
 
 OracleFn = Callable[[str], bool]  # response text -> correct against gold; only given for labelled upper bounds
 

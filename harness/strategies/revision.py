@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from harness.engines.base import Prompt
 from core.records import Sample
+from harness.engines.base import Prompt
 from harness.strategies.base import STRATEGIES, Decision, StrategyContext, StrategyParams, StrategySpec
 from harness.strategies.scoring import best_scored, score_samples, weighted_vote
 from harness.strategies.voting import majority

@@ -13,7 +13,7 @@ from typing import Any, Literal, Sequence
 
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
-from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
+from harness.verifiers.spec import VERIFIERS, VerifierSpec
 
 
 def confidence(logprobs: Sequence[float], mode: Literal["mean", "lowest_window"] = "mean", window: int = 16) -> float:

@@ -15,8 +15,8 @@ import asyncio
 import math
 from typing import Any, Sequence
 
-from harness.engines.base import Engine, Prompt, SamplingParams
 from core.records import Question
+from harness.engines.base import Engine, Prompt, SamplingParams
 from harness.verifiers.base import Candidate, ScoreResult
 from harness.verifiers.spec import OWN_ENGINE_SHARE, VERIFIERS, VerifierInputs, VerifierSpec
 

@@ -14,7 +14,6 @@ from harness.verifiers.base import Candidate, ScoreResult
 from harness.verifiers.spec import VERIFIERS, GoldCheck, VerifierInputs, VerifierSpec
 
 
-
 class OracleVerifier:
     name = "oracle"
     oracle = True

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 from core.errors import UserError
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
-from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
 from harness.verifiers.batching import MicroBatcher
+from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
 
 if TYPE_CHECKING:
     import torch

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
-from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
+from harness.verifiers.spec import VERIFIERS, VerifierSpec
 
 
 def _score_one(text: str, question: Question) -> float:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 from core.records import Question
 from harness.verifiers.base import Candidate, ScoreResult
-from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
+from harness.verifiers.spec import VERIFIERS, VerifierSpec
 
 StepScorer = Callable[[str, list[str]], list[float]]  # (problem, steps) -> one score per step
 
