@@ -20,7 +20,8 @@ class PromptTemplate:
         try:
             content = self.user.format(**question.fields)
         except KeyError as e:
-            raise UserError(f"prompt template needs field {e} which problem {question.id} lacks; fix the template")
+            raise UserError(f"prompt template needs field {e} which problem {question.id} lacks; "
+                            "fix the template") from None
         messages = [{"role": "system", "content": self.system}] if self.system else []
         return messages + [{"role": "user", "content": content}]
 

@@ -196,7 +196,8 @@ def cmd_show(a: argparse.Namespace) -> int:
         print(f"{'-' if d is None else f'{d:g}':>10}{n:>10}{acc:>10.3f}{tok or 0:>10.1f}{errs:>15}")
     stats = rec["manifest"].get("worker_stats") or []
     if stats:
-        print(f"\n{'worker':>8}{'status':>9}{'problems':>10}{'tokens':>10}{'tok/s busy':>12}{'failures':>10}{'recovered':>11}")
+        print(f"\n{'worker':>8}{'status':>9}{'problems':>10}{'tokens':>10}{'tok/s busy':>12}{'failures':>10}"
+              f"{'recovered':>11}")
         for w in stats:
             rate = w["generated_tokens"] / w["busy_seconds"] if w["busy_seconds"] else 0.0
             print(f"{w['worker']:>8}{w['status']:>9}{w['problems']:>10}{w['generated_tokens']:>10}{rate:>12.1f}"

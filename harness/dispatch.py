@@ -18,7 +18,7 @@ from typing import Any
 import ray
 
 from core.records import Attempt, Ledger, Problem
-from harness.grading import grade_attempt
+from harness.grading import GradedRows, Grader, grade_attempt
 from harness.progress import Progress
 from harness.store import Store
 
@@ -26,8 +26,8 @@ MAX_PROBLEM_RETRIES = 2
 
 
 @ray.remote(num_cpus=1)
-def grade_batch(grader, run_id: str, items: list, policy_params: int | None,  # type: ignore[no-untyped-def]
-                verifier_params: int | None = None) -> list:
+def grade_batch(grader: Grader, run_id: str, items: list[tuple[Problem, int, Attempt, str]],
+                policy_params: int | None, verifier_params: int | None) -> list[GradedRows]:
     return [grade_attempt(grader, run_id, problem, index, attempt, worker, policy_params, verifier_params)
             for problem, index, attempt, worker in items]
 

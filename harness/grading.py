@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.grade import Grade
 from core.records import Attempt, Problem
 from harness.compute import flops
+
+if TYPE_CHECKING:
+    from suites import Suite
+
+# (attempt row, sample rows, grader disagreements) of one graded attempt, ready for the store.
+GradedRows = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]
 
 FINAL = -1  # sample_idx under which the attempt's final answer is recorded in disagreements
 
@@ -23,7 +29,7 @@ class Grader:
     second_opinion: Callable[[str, Problem], bool | None] | None = None
 
     @classmethod
-    def of(cls, suite) -> "Grader":  # type: ignore[no-untyped-def]
+    def of(cls, suite: Suite) -> Grader:
         return cls(suite.grade, suite.vote_key, suite.second_opinion)
 
     def judge(self, run_id: str, problem: Problem, idx: int, text: str,
@@ -42,8 +48,7 @@ class Grader:
 
 
 def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, attempt: Attempt, worker: str,
-                  policy_params: int | None, verifier_params: int | None
-                  ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+                  policy_params: int | None, verifier_params: int | None) -> GradedRows:
     """Every sample is graded too, so one pool yields pass@k and majority@k for every k."""
     sample_rows: list[dict[str, Any]] = []
     disagreements: list[dict[str, Any]] = []

@@ -46,7 +46,7 @@ def _embedded_gguf() -> Path:
 
 def convert_gguf(gguf: Path, out: Path) -> Path:
     """Dequantise a GGUF checkpoint into a float32 safetensors directory, atomically."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))

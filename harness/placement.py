@@ -33,9 +33,11 @@ class Plan:
     nodes: int = 1
 
     def describe(self) -> str:
-        lines = [f"cluster: {self.nodes} node(s), CPU={self.cluster.get('CPU', 0):g}, GPU={self.cluster.get('GPU', 0):g}"]
+        cpus, gpus = self.cluster.get("CPU", 0), self.cluster.get("GPU", 0)
+        lines = [f"cluster: {self.nodes} node(s), CPU={cpus:g}, GPU={gpus:g}"]
         for w in self.workers:
-            where = (f"placement group of {len(w.bundles)} bundles {list(w.bundles)} (STRICT_PACK, TP={w.tensor_parallel})"
+            where = (f"placement group of {len(w.bundles)} bundles {list(w.bundles)} "
+                     f"(STRICT_PACK, TP={w.tensor_parallel})"
                      if w.bundles else f"num_gpus={w.num_gpus:g}, num_cpus={w.num_cpus:g}")
             lines.append(f"engine actor {w.name}: {where}")
         lines.append(f"graders: stateless CPU tasks, num_cpus={self.grader_cpus:g} each, batched per dispatch round")

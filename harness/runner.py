@@ -8,6 +8,7 @@ rerunning the same command skips every committed problem.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import subprocess
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import ray
+from ray.util.placement_group import placement_group, remove_placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from core.errors import UserError
 from core.records import Problem
@@ -82,10 +85,10 @@ def init_ray(address: str | None) -> None:
     try:
         # No address: always a fresh local instance on loopback (never a cluster some other process left
         # running); `--ray-address auto` joins the machine's cluster on purpose.
-        local = {} if address else {"_node_ip_address": "127.0.0.1"}
+        local: dict[str, Any] = {} if address else {"_node_ip_address": "127.0.0.1"}
         ray.init(address=address or "local", include_dashboard=False, **local,
                  log_to_driver=bool(os.environ.get("THINKBENCH_VERBOSE")),
-                 logging_level="ERROR", runtime_env={"env_vars": env})
+                 logging_level=logging.ERROR, runtime_env={"env_vars": env})
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise UserError(f"cannot join Ray cluster at {address!r} ({str(e).splitlines()[0][:120]}); "
                         "check --ray-address") from None
@@ -201,7 +204,7 @@ def _execute(plan: RunPlan, store: Store, out: TextIO) -> None:
         _stop_actors(workers, groups)
 
 
-def _start_engines(store: Store, rid: str, workers: list, names: list[str],  # type: ignore[type-arg] # Ray handles
+def _start_engines(store: Store, rid: str, workers: list[Any], names: list[str],
                    placement: Plan) -> tuple[int | None, int | None]:
     """Build every actor's engine; record what was built where. Returns (policy, verifier) parameter counts."""
     try:
@@ -247,9 +250,6 @@ def _nodes() -> tuple[int, float]:
 
 def _start_actors(cfg: RunConfig, plan: Plan, view: SuiteView, rid: str) -> tuple[list, list, list[str]]:
     """Named actors (so operators and tests can find them), restartable once on failure."""
-    from ray.util.placement_group import placement_group  # noqa: PLC0415
-    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy  # noqa: PLC0415
-
     actor_cls = ray.remote(EngineWorker)
     workers, groups, names = [], [], []
     session = f"{os.getpid()}-{int(time.time())}"  # a rerun of the run gets fresh names
@@ -273,8 +273,6 @@ def _start_actors(cfg: RunConfig, plan: Plan, view: SuiteView, rid: str) -> tupl
 
 
 def _stop_actors(workers: list, groups: list) -> None:
-    from ray.util.placement_group import remove_placement_group  # noqa: PLC0415
-
     for w in workers:
         try:
             ray.get(w.stop.remote(), timeout=30)

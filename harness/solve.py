@@ -34,20 +34,20 @@ async def solve(engine: Engine, view: SuiteView, question: Question, strategy: s
                 seed: int, verifier: Verifier | None = None, oracle: OracleFn | None = None) -> Attempt:
     """`oracle` (a gold check of this question) is given only for runs labelled as oracle bounds."""
     spec = get_strategy(strategy)
-    verifier = verifier or DEFAULT_VERIFIER
+    scorer: Verifier = verifier or DEFAULT_VERIFIER
     ctx = StrategyContext(question, engine, view.template, view.extract, view.vote_key, seed,
-                          verifier=verifier, oracle=oracle)
+                          verifier=scorer, oracle=oracle)
     start = time.perf_counter()
     try:
         decision = await spec.fn(ctx, make_params(strategy, params))
-    except Exception as e:  # a strategy or engine failure is recorded on the problem, not fatal to the run
+    except Exception as e:  # noqa: BLE001 - any strategy or engine failure is recorded on the problem, not fatal to the run
         ctx.ledger.wall_seconds = time.perf_counter() - start
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
-        return Attempt(question.id, None, None, ctx.samples, ctx.ledger, meta=_labels(ctx, verifier),
+        return Attempt(question.id, None, None, ctx.samples, ctx.ledger, meta=_labels(ctx, scorer),
                        error=detail[:2000])
     ctx.ledger.wall_seconds = time.perf_counter() - start
     return Attempt(question.id, decision.text, decision.answer, ctx.samples, ctx.ledger,
-                   meta={**decision.meta, **_labels(ctx, verifier)})
+                   meta={**decision.meta, **_labels(ctx, scorer)})
 
 
 def _labels(ctx: StrategyContext, verifier: Verifier) -> dict:

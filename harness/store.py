@@ -161,11 +161,13 @@ class Store:
                 break
             except duckdb.IOException as e:
                 if "lock" not in str(e).lower():
-                    raise UserError(f"{self.path} is not a DuckDB file ({str(e).splitlines()[0][:120]}); pass another --db") from None
+                    first = str(e).splitlines()[0][:120]
+                    raise UserError(f"{self.path} is not a DuckDB file ({first}); pass another --db") from None
                 last = e
                 time.sleep(0.1)
             except duckdb.Error as e:
-                raise UserError(f"{self.path} cannot be opened as a ThinkBench store ({type(e).__name__}); pass another --db") from None
+                raise UserError(f"{self.path} cannot be opened as a ThinkBench store ({type(e).__name__}); "
+                                "pass another --db") from None
         else:
             raise UserError(f"{self.path} stayed locked by another process ({last}); wait for it or use another --db")
         try:
@@ -294,7 +296,8 @@ class Store:
                                 "WHERE run_id=? AND problem_id=?",
                                 [[g.correct, g.status, g.reason, g.grader_version, run_id, pid]
                                  for pid, g in final_grades])
-            con.execute("DELETE FROM grader_disagreements WHERE run_id=? AND grader_version=?", [run_id, grader_version])
+            con.execute("DELETE FROM grader_disagreements WHERE run_id=? AND grader_version=?",
+                        [run_id, grader_version])
             if disagreements:
                 con.executemany(f"INSERT INTO grader_disagreements ({','.join(DISAGREEMENT_COLS)}) VALUES "
                                 f"({','.join('?' * len(DISAGREEMENT_COLS))}) ON CONFLICT DO NOTHING",
@@ -336,8 +339,10 @@ class Store:
         """One run's row as a dict, with config, identity and manifest decoded from JSON."""
         with self.connect() as con:
             cur = con.execute(queries.RUN_RECORD, [run_id])
-            cols = [d[0] for d in cur.description]
+            cols = [d[0] for d in cur.description or ()]
             row = cur.fetchone()
+        if row is None:
+            raise UserError(f"no run {run_id!r} in {self.path}; `thinkbench ls` lists the runs")
         rec = dict(zip(cols, row))
         for k in ("config", "identity", "manifest"):
             rec[k] = json.loads(rec[k]) if rec[k] else {}
@@ -389,5 +394,5 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def _merge_manifest(con: duckdb.DuckDBPyConnection, run_id: str, extra: dict) -> None:
     """Read-modify-write of a run's manifest on an open connection (inside the caller's transaction, if any)."""
     row = con.execute(queries.RUN_MANIFEST, [run_id]).fetchone()
-    manifest = {**json.loads(row[0] or "{}"), **extra}
+    manifest = {**json.loads((row[0] if row else None) or "{}"), **extra}
     con.execute("UPDATE runs SET manifest=? WHERE run_id=?", [json.dumps(manifest), run_id])

@@ -7,6 +7,7 @@ requests are batched together.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 from typing import Any
@@ -17,10 +18,10 @@ from core.errors import UserError
 from core.records import Attempt, Question
 from harness.config import VerifierConfig
 from harness.engines import ENGINES, Engine, EngineSettings, engine_settings, make_engine
-from harness.models import parameter_count, resolve_model
+from harness.models import EMBEDDED_ALIASES, EMBEDDED_NAME, ModelRef, parameter_count, resolve_model
 from harness.solve import SuiteView, solve
-from harness.verifiers import make_verifier
-from harness.verifiers.spec import ENGINE_OPTIONS
+from harness.verifiers import Verifier, make_verifier
+from harness.verifiers.spec import ENGINE_OPTIONS, GoldCheck
 
 
 class EngineWorker:
@@ -32,12 +33,12 @@ class EngineWorker:
         self.seed = seed
         self.view = view
         self.name = name
-        self.engine = None
-        self._starting: asyncio.Future | None = None
-        self.verifier = None
-        self.judge: Engine | None = None  # an llm_judge's own engine, when it has its own model or server
+        self.engine: Engine | None = None
+        self._starting: asyncio.Future[dict[str, Any]] | None = None
+        self.verifier: Verifier | None = None
+        self.judge: Engine | None = None  # a judge's own engine, when it has its own model or server
         self.context = context or {}  # RunConfig.actor_context()
-        self._gold = None
+        self._gold: GoldCheck | None = None
 
     async def start(self) -> dict[str, Any]:
         """Build the engine once, here on the actor's node; concurrent callers share the one build."""
@@ -47,13 +48,16 @@ class EngineWorker:
 
     async def _build(self) -> dict[str, Any]:
         # The embedded model is converted per node, once.
-        model = resolve_model(self.model_spec) if self.engine_spec.needs_weights else resolve_model_lazy(self.model_spec)
+        spec = self.model_spec
+        model = resolve_model(spec) if self.engine_spec.needs_weights else resolve_model_lazy(spec)
         vcfg = VerifierConfig(**self.context["verifier"]) if self.context.get("verifier") else None
-        local_judge = vcfg is not None and vcfg.separate_engine and not vcfg.options.get("base_url")
-        self.engine = make_engine(self._policy_cfg(vcfg) if local_judge else self.engine_cfg, model, self.seed)
-        if hasattr(self.engine, "check"):
-            await self.engine.check()
-        info = dict(self.engine.info())
+        settings = self.engine_cfg
+        if vcfg is not None and vcfg.separate_engine and not vcfg.options.get("base_url"):
+            settings = self._policy_cfg(vcfg)  # a judge model beside the policy takes its share of the GPU
+        self.engine = engine = make_engine(settings, model, self.seed)
+        if hasattr(engine, "check"):
+            await engine.check()
+        info = dict(engine.info())
         policy_params = parameter_count(model.path)
         ctx = ray.get_runtime_context()
         info.update({"node_id": ctx.get_node_id(), "accelerator_ids": ctx.get_accelerator_ids().get("GPU", [])})
@@ -61,14 +65,13 @@ class EngineWorker:
                      "model_path": model.path, "policy_params": policy_params})
         if vcfg:
             gold = self._gold_check() if vcfg.spec.reads_gold else None
-            judge, judge_params, options = self.engine, policy_params, dict(vcfg.options)
+            judge, judge_params, options = engine, policy_params, dict(vcfg.options)
             if vcfg.separate_engine:
                 judge, judge_params = await self._judge_engine(vcfg)
                 self.judge = judge
                 options = {k: v for k, v in options.items() if k not in ENGINE_OPTIONS}
-            self.verifier = make_verifier(vcfg.kind, vcfg.model, options, judge, gold, judge_params)
-            info["verifier"] = {**self.verifier.info(), "parameters": self.verifier.parameters,
-                                "oracle": self.verifier.oracle}
+            self.verifier = verifier = make_verifier(vcfg.kind, vcfg.model, options, judge, gold, judge_params)
+            info["verifier"] = {**verifier.info(), "parameters": verifier.parameters, "oracle": verifier.oracle}
         return info
 
     def _policy_cfg(self, vcfg: VerifierConfig) -> EngineSettings:
@@ -88,20 +91,23 @@ class EngineWorker:
         if url:
             cfg = {"kind": "openai", "base_url": url, "served_model": vcfg.model}
             engine = make_engine(cfg, resolve_model_lazy(vcfg.model or ""), self.seed)
-            await engine.check()  # type: ignore[attr-defined]
+            await engine.check()  # type: ignore[attr-defined] # OpenAI engines check their server; not in Engine
             return engine, vcfg.options.get("parameters")
         model = resolve_model(vcfg.model or "")
         return make_engine(self.engine_cfg.with_memory_share(vcfg.own_engine_share), model, self.seed), \
             parameter_count(model.path)
 
-    def _gold_check(self):  # type: ignore[no-untyped-def]
+    def _gold_check(self) -> GoldCheck:
         """Gold answers for oracle bounds only: the suite is loaded here, never handed to strategies."""
         if self._gold is None:
-            from suites import load_suite  # noqa: PLC0415
+            from suites import load_suite  # noqa: PLC0415 - only oracle bounds load the suite (gold) on an actor
 
             suite = load_suite(self.context["suite"], self.context.get("data_dir"), self.context.get("limit"))
             problems = {p.id: p for p in suite.problems}
-            self._gold = lambda question, text: bool(suite.grade(text, problems[question.id]).correct)
+            def gold(question: Question, text: str) -> bool:
+                return bool(suite.grade(text, problems[question.id]).correct)
+
+            self._gold = gold
         return self._gold
 
     async def ping(self) -> dict[str, Any]:
@@ -111,10 +117,10 @@ class EngineWorker:
 
     async def solve(self, question: Question, strategy: str, params: dict[str, Any]) -> Attempt:
         await self.start()  # a no-op once built; rebuilds after Ray restarted this actor
+        assert self.engine is not None  # built by start()
         oracle = None
         if (self.verifier is not None and self.verifier.oracle) or params.get("difficulty_from") == "oracle":
-            gold = self._gold_check()
-            oracle = lambda text: gold(question, text)  # noqa: E731
+            oracle = functools.partial(self._gold_check(), question)
         return await solve(self.engine, self.view, question, strategy, params, self.seed, self.verifier, oracle)
 
     async def stop(self) -> None:
@@ -123,9 +129,8 @@ class EngineWorker:
                 await engine.close()
 
 
-def resolve_model_lazy(spec: str):  # type: ignore[no-untyped-def]
+def resolve_model_lazy(spec: str) -> ModelRef:
     """For API engines the model is a served name, not weights to load here."""
-    from harness.models import EMBEDDED_ALIASES, EMBEDDED_NAME, ModelRef  # noqa: PLC0415
 
     name = EMBEDDED_NAME if not spec or spec in EMBEDDED_ALIASES else spec
     return ModelRef(name=name, path=name)

@@ -132,7 +132,8 @@ class OpenAIEngine:
         try:
             resp = await self._client.get(f"{self.base_url}/models", timeout=10)
         except httpx.HTTPError as e:
-            raise UserError(f"cannot reach {self.base_url} ({type(e).__name__}); start the server or fix --base-url") from None
+            raise UserError(f"cannot reach {self.base_url} ({type(e).__name__}); "
+                            "start the server or fix --base-url") from None
         if resp.status_code == 200:
             served = [m.get("id") for m in resp.json().get("data", [])]
             if served and self.model not in served:

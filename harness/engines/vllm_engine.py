@@ -42,7 +42,7 @@ class VLLMSettings:
 
 def _on_cpu() -> bool:
     try:
-        import torch  # noqa: PLC0415
+        import torch  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
         return not torch.cuda.is_available()
     except ImportError:
@@ -87,10 +87,11 @@ class VLLMEngine:
         self._ids = itertools.count()
         self.cpu = prepare_cpu(settings.cpu_kv_cache_gib, settings.tensor_parallel_size)
         try:
-            from vllm import AsyncEngineArgs  # noqa: PLC0415
-            from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415
+            from vllm import AsyncEngineArgs  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
+            from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
         except ImportError:
-            raise UserError("engine vllm needs vLLM: `pip install thinkbench[gpu]` (GPU) or `make` (CPU build)") from None
+            raise UserError("engine vllm needs vLLM: `pip install thinkbench[gpu]` (GPU) "
+                            "or `make` (CPU build)") from None
         args = AsyncEngineArgs(
             model=settings.model_path,
             dtype="float32" if self.cpu and settings.dtype == "auto" else settings.dtype,
@@ -106,13 +107,15 @@ class VLLMEngine:
         )
         try:
             self._llm = AsyncLLM.from_engine_args(args)
-        except Exception as e:
-            raise UserError(f"vLLM could not load model {settings.model_path!r}: {str(e).splitlines()[0][:200]}") from None
-        self._tokenizer = self._llm.tokenizer if hasattr(self._llm, "tokenizer") else None
-        if self._tokenizer is None:
-            from transformers import AutoTokenizer  # noqa: PLC0415
+        except Exception as e:  # noqa: BLE001 - vLLM raises many kinds on a bad checkpoint; all become one line
+            first = str(e).splitlines()[0][:200]
+            raise UserError(f"vLLM could not load model {settings.model_path!r}: {first}") from None
+        tokenizer = self._llm.tokenizer if hasattr(self._llm, "tokenizer") else None
+        if tokenizer is None:
+            from transformers import AutoTokenizer  # noqa: PLC0415 - transformers loads in seconds; only engines need it
 
-            self._tokenizer = AutoTokenizer.from_pretrained(settings.model_path)
+            tokenizer = AutoTokenizer.from_pretrained(settings.model_path)
+        self._tokenizer: Any = tokenizer
 
     def render(self, prompt: Prompt) -> list[int]:
         """Chat template on our side, so continuation prompts and token counts are exact."""
@@ -122,13 +125,14 @@ class VLLMEngine:
         return self._tokenizer.encode(text + prompt.assistant_prefix, add_special_tokens=False)
 
     async def generate(self, prompt: Prompt, params: SamplingParams) -> GenerateResult:
-        from vllm import SamplingParams as VSP  # noqa: PLC0415
-        from vllm.sampling_params import RequestOutputKind  # noqa: PLC0415
+        from vllm import SamplingParams as VSP  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
+        from vllm.sampling_params import RequestOutputKind  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
         token_ids = self.render(prompt)
         budget = self.settings.max_model_len - len(token_ids)
         if budget <= 0:
-            raise ValueError(f"prompt of {len(token_ids)} tokens does not fit max_model_len {self.settings.max_model_len}")
+            raise ValueError(f"prompt of {len(token_ids)} tokens does not fit "
+                             f"max_model_len {self.settings.max_model_len}")
         vsp = VSP(
             n=params.n,
             temperature=params.temperature,
@@ -151,7 +155,8 @@ class VLLMEngine:
                 lps = [step[tid].logprob for tid, step in zip(c.token_ids, c.logprobs)]
                 if params.logprobs > 0:
                     tops = [
-                        {(lp.decoded_token or str(t)): lp.logprob for t, lp in step.items() if not math.isinf(lp.logprob)}
+                        {(lp.decoded_token or str(t)): lp.logprob
+                         for t, lp in step.items() if not math.isinf(lp.logprob)}
                         for step in c.logprobs
                     ]
             completions.append(Completion(c.text, c.finish_reason, len(c.token_ids), lps, tops,
@@ -165,7 +170,7 @@ class VLLMEngine:
         )
 
     def info(self) -> dict[str, Any]:
-        import vllm  # noqa: PLC0415
+        import vllm  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
         cfg = self._llm.model_config
         return {

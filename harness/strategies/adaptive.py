@@ -25,7 +25,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from pydantic import model_validator
 
@@ -72,7 +72,7 @@ def split_entry(entry: Entry) -> tuple[str, dict[str, Any]]:
     return str(extra.pop("strategy")), extra
 
 
-def agreement_difficulty(answers: list[str | None], vote_key) -> float:  # type: ignore[no-untyped-def]
+def agreement_difficulty(answers: list[str | None], vote_key: Callable[[str], str]) -> float:
     """1 - the share of the most common answer (no answer counts against agreement)."""
     keys = [vote_key(a) for a in answers if a is not None]
     if not answers or not keys:
@@ -101,8 +101,8 @@ async def adaptive(ctx: StrategyContext, p: AdaptiveParams) -> Decision:
     b = difficulty_bin(difficulty, p.bin_edges)
     name, extra = split_entry(p.table.get(str(b), p.default))
     spec = STRATEGIES.get(name)
-    common = {"n": p.n - p.pilot_n, "temperature": p.temperature, "top_p": p.top_p, "max_tokens": p.max_tokens,
-              "stop": p.stop}
+    common: dict[str, Any] = {"n": p.n - p.pilot_n, "temperature": p.temperature, "top_p": p.top_p,
+                              "max_tokens": p.max_tokens, "stop": p.stop}
     sub = spec.params(**{k: v for k, v in common.items() if k in spec.params.model_fields}, **extra)
     decision = await spec.fn(ctx, sub)
     return Decision(decision.text, decision.answer,
@@ -135,7 +135,8 @@ def pilot_difficulties(store: Store, pilot_run: str, pilot_n: int, source: str =
 
 
 def calibration_table(store: Store, pilot_run: str, candidate_runs: list[str], split: float = 0.5, pilot_n: int = 4,
-                      bin_edges: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8), source: str = "agreement") -> dict[str, Entry]:
+                      bin_edges: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8),
+                      source: str = "agreement") -> dict[str, Entry]:
     """Per difficulty bin, the candidate run (strategy + params) most accurate on the calibration split.
 
     Candidate runs should all have spent the same budget (their n = adaptive's n - pilot_n); ties

@@ -73,7 +73,8 @@ async def _chain(ctx: StrategyContext, p: BudgetForcingParams, chain: int) -> Sa
 async def budget_forcing(ctx: StrategyContext, p: BudgetForcingParams) -> Decision:
     chains = await asyncio.gather(*(_chain(ctx, p, c) for c in range(p.n)))
     chosen = majority(list(chains), ctx.vote_key) or chains[0]
-    return Decision(chosen.meta["answer"], chosen.extracted, {k: chosen.meta[k] for k in ("thinking_tokens", "waits", "forced")})
+    return Decision(chosen.meta["answer"], chosen.extracted,
+                    {k: chosen.meta[k] for k in ("thinking_tokens", "waits", "forced")})
 
 
 STRATEGIES.register(StrategySpec("budget_forcing", budget_forcing, BudgetForcingParams,

@@ -26,7 +26,8 @@ async def dvts(ctx: StrategyContext, p: DvtsParams) -> Decision:
         for beam in tree:
             beam.tree = t
     traces: list[list[dict]] = [[] for _ in trees]
-    results = await asyncio.gather(*(search(ctx, p, tree, keep=1, width=m, trace=tr) for tree, tr in zip(trees, traces)))
+    results = await asyncio.gather(*(search(ctx, p, tree, keep=1, width=m, trace=tr)
+                                     for tree, tr in zip(trees, traces)))
     return decide(ctx, p, [b for r in results for b in r], {"subtrees": len(trees)})
 
 

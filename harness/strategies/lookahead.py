@@ -26,7 +26,7 @@ class LookaheadParams(StepSearchParams):
 
 
 async def lookahead(ctx: StrategyContext, p: LookaheadParams) -> Decision:
-    return await beam_search(ctx, p, lookahead=p.lookahead)
+    return await beam_search(ctx, p, lookahead=p.lookahead)  # type: ignore[arg-type] # LookaheadParams has every BeamSearchParams field
 
 
 STRATEGIES.register(StrategySpec("lookahead", lookahead, LookaheadParams,

@@ -40,7 +40,8 @@ class StepSearchParams(StrategyParams):
     @model_validator(mode="after")
     def _shape(self) -> "StepSearchParams":
         if not 1 <= self.beam_width <= self.n or self.n % self.beam_width:
-            raise ValueError(f"beam_width must divide n and lie in [1, n], got n={self.n}, beam_width={self.beam_width}")
+            raise ValueError(f"beam_width must divide n and lie in [1, n], "
+                             f"got n={self.n}, beam_width={self.beam_width}")
         if self.max_depth < 1 or self.step_max_tokens < 1:
             raise ValueError("max_depth and step_max_tokens must be at least 1")
         if not self.step_delimiter:

@@ -43,10 +43,24 @@ class ScoreResult:
 
 
 class Verifier(Protocol):
-    name: str
-    oracle: bool  # True only for the gold-peeking upper bound
-    needs_logprobs: bool  # whether candidates must carry the policy's token logprobs
-    parameters: int | None  # for FLOPs; None when no model (confidence, tests, oracle)
+    # Read-only properties, so a verifier may declare them as plain class attributes.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def oracle(self) -> bool:
+        """True only for the gold-peeking upper bound."""
+        ...
+
+    @property
+    def needs_logprobs(self) -> bool:
+        """Whether candidates must carry the policy's token logprobs."""
+        ...
+
+    @property
+    def parameters(self) -> int | None:
+        """For FLOPs; None when no model (confidence, tests, oracle)."""
+        ...
 
     async def score(self, question: Question, problem: str, candidates: Sequence[Candidate]) -> ScoreResult: ...
 

@@ -57,7 +57,7 @@ class MicroBatcher(Generic[Item, Out]):
             self.batches.append(len(batch))
             try:
                 outs = await asyncio.to_thread(self.fn, [item for item, _ in batch])
-            except Exception as e:  # every waiter learns of the failure; none hangs
+            except Exception as e:  # noqa: BLE001 - whatever failed, every waiter learns of it and none hangs
                 for _, f in batch:
                     if not f.done():
                         f.set_exception(e)

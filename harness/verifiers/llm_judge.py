@@ -53,7 +53,8 @@ class LLMJudge:
         self.parameters = parameters
 
     async def _judge(self, problem: str, candidate: Candidate) -> tuple[float, int]:
-        prompt = Prompt.chat([{"role": "user", "content": self.template.format(problem=problem, solution=candidate.text)}])
+        content = self.template.format(problem=problem, solution=candidate.text)
+        prompt = Prompt.chat([{"role": "user", "content": content}])
         r = await self.engine.generate(prompt, SamplingParams(n=1, temperature=0.0, max_tokens=1,
                                                               logprobs=self.top_logprobs))
         c = r.completions[0]

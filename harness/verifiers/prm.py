@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from core.errors import UserError
 from core.records import Question
-from harness.verifiers.base import Candidate, ScoreResult
+from harness.engines.vllm_engine import prepare_cpu
+from harness.verifiers.base import Candidate, ScoreResult, Verifier
 from harness.verifiers.batching import MicroBatcher
 from harness.verifiers.spec import VERIFIERS, VerifierInputs, VerifierSpec
 
@@ -85,7 +86,7 @@ class StepEncoder:
     so they score the very same tokens at the very same positions."""
 
     def __init__(self, settings: PRMSettings) -> None:
-        from transformers import AutoTokenizer  # noqa: PLC0415
+        from transformers import AutoTokenizer  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
         self.s = settings
         self.tok = AutoTokenizer.from_pretrained(settings.model, trust_remote_code=settings.trust_remote_code)
@@ -127,7 +128,7 @@ def step_probs(logits_at_tags: "torch.Tensor", pair: Sequence[int] | None) -> li
 
 def hf_class(settings: PRMSettings) -> Any:
     """The transformers auto class a PRM of this style loads with."""
-    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForTokenClassification  # noqa: PLC0415
+    from transformers import AutoModel, AutoModelForCausalLM, AutoModelForTokenClassification  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
     if settings.style == "token":
         return AutoModelForCausalLM
@@ -136,8 +137,8 @@ def hf_class(settings: PRMSettings) -> Any:
 
 def count_parameters(settings: PRMSettings) -> int:
     """Parameters of the PRM as transformers builds it, on the meta device (no weights read), for FLOPs."""
-    import torch  # noqa: PLC0415
-    from transformers import AutoConfig  # noqa: PLC0415
+    import torch  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
+    from transformers import AutoConfig  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
     config = AutoConfig.from_pretrained(settings.model, trust_remote_code=settings.trust_remote_code)
     with torch.device("meta"):
@@ -161,7 +162,7 @@ class _PRM:
 
 class TransformersPRM(_PRM):
     def __init__(self, settings: PRMSettings) -> None:
-        import torch  # noqa: PLC0415
+        import torch  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
         super().__init__(settings)
         model = hf_class(settings).from_pretrained(settings.model, dtype=getattr(torch, settings.dtype),
@@ -175,7 +176,7 @@ class TransformersPRM(_PRM):
 
     def _forward(self, items: list[tuple[str, tuple[str, ...]]]) -> list[tuple[list[float], int]]:
         """Step scores and input token count of each (problem, steps) item, in one padded forward pass."""
-        import torch  # noqa: PLC0415
+        import torch  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
         encoded = [self.encode(problem, steps) for problem, steps in items]
         width = max(len(ids) for ids, _ in encoded)
@@ -207,15 +208,14 @@ class VLLMPRM(_PRM):
     raw (pre-activation) logits of every token, and vLLM's scheduler batches all requests in flight."""
 
     def __init__(self, settings: PRMSettings) -> None:
-        from harness.engines.vllm_engine import prepare_cpu  # noqa: PLC0415
 
         super().__init__(settings)
         self._ids = itertools.count()
         self.cpu = prepare_cpu(settings.cpu_kv_cache_gib)
         try:
-            from vllm import AsyncEngineArgs  # noqa: PLC0415
-            from vllm.config import PoolerConfig  # noqa: PLC0415
-            from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415
+            from vllm import AsyncEngineArgs  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
+            from vllm.config import PoolerConfig  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
+            from vllm.v1.engine.async_llm import AsyncLLM  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
         except ImportError:
             need = "prm backend vllm needs vLLM: `pip install thinkbench[gpu]` (GPU) or `make` (CPU build)"
             raise UserError(need) from None
@@ -240,13 +240,13 @@ class VLLMPRM(_PRM):
         )
         try:
             self._llm = AsyncLLM.from_engine_args(args)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - vLLM raises many kinds on a bad checkpoint; all become one line
             raise UserError(f"vLLM could not load PRM {settings.model!r}: {str(e).splitlines()[0][:200]}") from None
         self.parameters: int | None = count_parameters(settings)
         self.pair = (0, 1) if settings.style == "token" else None  # the converted head's [good, bad] columns
 
     async def _one(self, problem: str, steps: Sequence[str]) -> tuple[list[float], int]:
-        from vllm import PoolingParams  # noqa: PLC0415
+        from vllm import PoolingParams  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
         ids, positions = self.encode(problem, steps)
         params = PoolingParams(task="token_classify", use_activation=False)
@@ -261,7 +261,7 @@ class VLLMPRM(_PRM):
         return ScoreResult([s for s, _ in outs], tokens=sum(n for _, n in outs), calls=1)
 
     def info(self) -> dict[str, Any]:
-        import vllm  # noqa: PLC0415
+        import vllm  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
         return {"kind": "prm", "model": self.s.model, "style": self.s.style, "backend": "vllm",
                 "engine_version": vllm.__version__, "device": "cpu" if self.cpu else "cuda",
@@ -271,7 +271,7 @@ class VLLMPRM(_PRM):
         self._llm.shutdown()
 
 
-def _build(v: VerifierInputs) -> _PRM:
+def _build(v: VerifierInputs) -> Verifier:
     settings = PRMSettings.from_options(v.model or "", v.options)
     return VLLMPRM(settings) if settings.backend == "vllm" else TransformersPRM(settings)
 

@@ -16,8 +16,8 @@ from harness.verifiers.spec import VERIFIERS, VerifierSpec
 
 
 def _score_one(text: str, question: Question) -> float:
-    from evaluators.code.extract import extract_code  # noqa: PLC0415
-    from evaluators.code.public_tests import public_test_score  # noqa: PLC0415
+    from evaluators.code.extract import extract_code  # noqa: PLC0415 - the sandbox loads only where a verifier runs programs
+    from evaluators.code.public_tests import public_test_score  # noqa: PLC0415 - the sandbox loads only where a verifier runs programs
 
     program = extract_code(text)
     return 0.0 if program is None else float(public_test_score(program, question))

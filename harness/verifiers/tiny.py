@@ -12,8 +12,8 @@ from pathlib import Path
 
 
 def make_tiny_prm(out: Path, tokenizer_dir: str, style: str = "token", seed: int = 0) -> Path:
-    import torch  # noqa: PLC0415
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, LlamaForTokenClassification  # noqa: PLC0415
+    import torch  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, LlamaForTokenClassification  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
     torch.manual_seed(seed)
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
