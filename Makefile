@@ -4,12 +4,12 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-EXTRAS := $(if $(GPU),gpu,cpu),test,leaderboard
+EXTRAS := $(if $(GPU),gpu,cpu),test,leaderboard,lint
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-10)$(if $(GPU),-gpu,)
 DATA   ?= $(abspath ../shared/datasets)
 export THINKBENCH_DATA_DIR ?= $(DATA)
 
-.PHONY: setup demo test test-fast leaderboard bench clean
+.PHONY: setup demo test test-fast lint leaderboard bench clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,11 @@ test: setup
 	@sh tests/browser_setup.sh > $(VENV)/browser-setup.log 2>&1 || { tail -20 $(VENV)/browser-setup.log; exit 1; }
 	$(PY) -m pytest -q --durations=15
 
+# Lint and types as habits: ruff (rule set stated in pyproject.toml) and mypy on the packages; CI runs both first.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 test-fast: setup
 	$(PY) -m pytest -q -m "not e2e"
 
@@ -42,4 +47,4 @@ bench: setup
 	$(PY) bench/engine_overhead.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
