@@ -24,6 +24,40 @@ if TYPE_CHECKING:
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _Registered(str):
+    """Help text naming a seam's registered implementations, looked up only when help is printed
+    (discovery imports every module of the seam; `thinkbench ls` should not pay for that)."""
+
+    names: Callable[[], list[str]]
+    tail: str
+
+    def __new__(cls, lead: str, names: Callable[[], list[str]], tail: str = "") -> _Registered:
+        obj = super().__new__(cls, lead)
+        obj.names, obj.tail = names, tail
+        return obj
+
+    def __mod__(self, params: Any) -> str:
+        return f"{str(self)}: {', '.join(self.names())}{self.tail}"
+
+
+def _engines() -> list[str]:
+    from harness.engines.spec import ENGINES  # noqa: PLC0415 - discovery only when help is printed
+
+    return ENGINES.names()
+
+
+def _strategies() -> list[str]:
+    from harness.strategies.base import STRATEGIES  # noqa: PLC0415 - discovery only when help is printed
+
+    return STRATEGIES.names()
+
+
+def _verifiers() -> list[str]:
+    from harness.verifiers.spec import VERIFIERS  # noqa: PLC0415 - discovery only when help is printed
+
+    return VERIFIERS.names()
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line, exit 2, like every other bad input (argparse would print usage and exit itself)."""
@@ -71,16 +105,17 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--config", help="YAML run config; flags override it")
     r.add_argument("--suite", help="suite name, e.g. math500, gsm8k, arith:digits=2,n=50,seed=0")
     r.add_argument("--model", help="'embedded' (default), a local checkpoint dir, or a hub id")
-    r.add_argument("--engine", choices=None, help="vllm (default), openai or scripted")
+    r.add_argument("--engine", help=_Registered("engine (default vllm)", _engines))
     r.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     r.add_argument("--served-model", help="model name the server serves (default: --model)")
-    r.add_argument("--strategy", help="cot (default), self_consistency, ...")
+    r.add_argument("--strategy", help=_Registered("strategy (default cot)", _strategies))
     r.add_argument("--n", type=int, help="samples per problem")
     r.add_argument("--temperature", type=float)
     r.add_argument("--top-p", type=float)
     r.add_argument("--max-tokens", type=int)
     r.add_argument("--param", action="append", default=[], type=str, help="strategy parameter key=value")
-    r.add_argument("--verifier", help="prm, llm_judge, confidence, public_tests, oracle (upper bound only)")
+    r.add_argument("--verifier", help=_Registered("verifier strategies score with", _verifiers,
+                                                  " (oracle: upper bound only)"))
     r.add_argument("--verifier-model", help="PRM checkpoint dir or hub id (prm); judge model (llm_judge, default: "
                                             "the policy engine)")
     r.add_argument("--verifier-option", action="append", default=[], type=str,
