@@ -17,11 +17,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from leaderboard import curves, ranking, snapshot, synthetic  # noqa: E402
+from leaderboard import curves, ranking, snapshot, synthetic  # noqa: E402 - needs the sys.path entry above
 
 
 def make(path: Path, configs: int, problems: int, n: int, fresh: bool) -> None:
@@ -35,7 +36,7 @@ def make(path: Path, configs: int, problems: int, n: int, fresh: bool) -> None:
     print(f"  wrote {path} ({configs} x {problems} x {n}) in {time.perf_counter() - t:.1f} s")
 
 
-def timed(label: str, fn, repeat: int = 3):  # type: ignore[no-untyped-def]
+def timed(label: str, fn: Callable[[], Any], repeat: int = 3) -> Any:
     best, out = float("inf"), None
     for _ in range(repeat):
         t = time.perf_counter()
@@ -85,7 +86,7 @@ def main() -> None:
 
     print("\nStore B: about a million samples")
 
-    def query():  # type: ignore[no-untyped-def]
+    def query() -> tuple[snapshot.Snapshot, Any]:
         s = snapshot.load(million)
         cs = curves.build(s)
         p = ranking.common_problems([c for c in cs if not c.oracle])
@@ -99,7 +100,8 @@ def main() -> None:
     if render.returncode:
         print(render.stderr[-2000:])
         raise SystemExit("app render failed")
-    print(f"{'app first render, fresh process (AppTest, imports included)':<58}{float(render.stdout.split()[-1]):8.3f} s")
+    seconds = float(render.stdout.split()[-1])
+    print(f"{'app first render, fresh process (AppTest, imports included)':<58}{seconds:8.3f} s")
 
 
 if __name__ == "__main__":

@@ -28,11 +28,11 @@ sys.path.insert(0, str(REPO))
 
 def raw_vllm(model_path: str, prompts: list[list[int]], n: int, temperature: float, max_tokens: int,
              max_model_len: int) -> tuple[int, float]:
-    from harness.engines.vllm_engine import cpu_thread_binding  # noqa: PLC0415
+    from harness.engines.vllm_engine import cpu_thread_binding
 
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_thread_binding())
-    from vllm import LLM, SamplingParams  # noqa: PLC0415
+    from vllm import LLM, SamplingParams
 
     # The same engine settings as the harness's vLLM engine on CPU (32-token KV blocks, prefix caching,
     # the model's threads on every CPU).
@@ -53,7 +53,7 @@ def harness_run(suite: str, n: int, temperature: float, max_tokens: int, max_mod
            "--n", str(n), "--temperature", str(temperature), "--max-tokens", str(max_tokens),
            "--max-model-len", str(max_model_len), "--db", str(db), "--plot", str(db.with_suffix(".png"))]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    import duckdb  # noqa: PLC0415
+    import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
     manifest = json.loads(con.execute("SELECT manifest FROM runs").fetchone()[0])
@@ -71,11 +71,11 @@ def main() -> None:
     args = ap.parse_args()
     max_model_len = 1024
 
-    from transformers import AutoTokenizer  # noqa: PLC0415
+    from transformers import AutoTokenizer
 
-    from harness.engines.base import Prompt  # noqa: PLC0415
-    from harness.models import resolve_model  # noqa: PLC0415
-    from suites import load_suite  # noqa: PLC0415
+    from harness.engines.base import Prompt
+    from harness.models import resolve_model
+    from suites import load_suite
 
     suite_name = f"arith:digits=1-2,operators=+,n={args.problems},seed=1"
     suite = load_suite(suite_name)

@@ -15,8 +15,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluators.logic import bbh, expr, kk, zebra  # noqa: E402
-from suites.generated import arith, countdown, knights_knaves  # noqa: E402
+from evaluators.logic import bbh, expr, kk, zebra
+from suites.generated import arith, countdown, knights_knaves
 from suites.generated import zebra as zebra_gen
 
 GENERATORS: dict[str, list[tuple[str, Callable[[int], object]]]] = {

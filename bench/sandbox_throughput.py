@@ -19,11 +19,12 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluators.code import CodeItem, Sandbox  # noqa: E402
-from evaluators.code.check import to_grade  # noqa: E402
+from evaluators.code import CodeItem, Sandbox
+from evaluators.code.check import to_grade
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -33,7 +34,7 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-def bench_sandbox(items: list[CodeItem], workers: int) -> dict[str, float]:
+def bench_sandbox(items: list[CodeItem], workers: int) -> dict[str, Any]:
     sandbox = Sandbox()  # a private one: cold start is part of the measurement
     latencies: list[float] = []
     t0 = time.perf_counter()
@@ -51,7 +52,7 @@ def bench_sandbox(items: list[CodeItem], workers: int) -> dict[str, float]:
     sandbox.close()
     return {"n": len(items), "passed": sum(ok), "seconds": total, "per_s": len(items) / total,
             "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * _pct(latencies, 0.99),
-            "layers": ",".join(layers)}  # type: ignore[dict-item]
+            "layers": ",".join(layers)}
 
 
 def bench_fork_pipe(n: int) -> float:
@@ -91,10 +92,12 @@ def main() -> None:
     print(f"cpus={os.cpu_count()} workers={args.workers} programs={len(items)}")
     for i in range(args.rounds):
         r = bench_sandbox(items, args.workers)
-        print(f"sandbox round {i + 1}: {r['per_s']:.1f} programs/s  p50={r['p50_ms']:.1f} ms  p99={r['p99_ms']:.1f} ms  "
+        print(f"sandbox round {i + 1}: {r['per_s']:.1f} programs/s  "
+              f"p50={r['p50_ms']:.1f} ms  p99={r['p99_ms']:.1f} ms  "
               f"passed={r['passed']}/{r['n']}  total={r['seconds']:.2f}s (cold, zygote start included)")
     print(f"layers: {r['layers']}")
-    print(f"baseline bare fork-and-pipe: {bench_fork_pipe(300):.0f}/s;  fresh python -I: {bench_fresh_python(40):.0f}/s")
+    print(f"baseline bare fork-and-pipe: {bench_fork_pipe(300):.0f}/s;  "
+          f"fresh python -I: {bench_fresh_python(40):.0f}/s")
 
 
 if __name__ == "__main__":

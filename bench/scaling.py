@@ -37,11 +37,11 @@ def main() -> None:
     ap.add_argument("--seconds-per-token", type=float, default=0.1)
     args = ap.parse_args()
 
-    import ray  # noqa: PLC0415
+    import ray
 
-    from harness.config import load_config  # noqa: PLC0415
-    from harness.runner import run  # noqa: PLC0415
-    from harness.store import Store  # noqa: PLC0415
+    from harness.config import load_config
+    from harness.runner import run
+    from harness.store import Store
 
     ray.init(num_cpus=max(2, os.cpu_count() or 2), include_dashboard=False, logging_level="ERROR",
              _node_ip_address="127.0.0.1")

@@ -20,13 +20,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
 
-from harness.engines.vllm_engine import VLLMEngine, VLLMSettings  # noqa: E402
-from harness.models import resolve_model  # noqa: E402
-from harness.solve import SuiteView, solve  # noqa: E402
-from suites import load_suite  # noqa: E402
+from harness.engines.vllm_engine import VLLMEngine, VLLMSettings
+from harness.models import resolve_model
+from harness.solve import SuiteView, solve
+from suites import Suite, load_suite
 
 
-async def _run(engine: VLLMEngine, view: SuiteView, suite, strategy: str, params: dict) -> dict:  # type: ignore[no-untyped-def]
+async def _run(engine: VLLMEngine, view: SuiteView, suite: Suite, strategy: str, params: dict) -> dict:
     start = time.perf_counter()
     attempts = await asyncio.gather(*(solve(engine, view, p.question(), strategy, params, 0) for p in suite.problems))
     wall = time.perf_counter() - start
@@ -80,9 +80,11 @@ if __name__ == "__main__":
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--step-tokens", type=int, default=16)
     ap.add_argument("--depth", type=int, default=4)
-    ap.add_argument("--block-size", type=int, default=0, help="vLLM KV block size (0: the engine's choice, "
-                                                               "32 on CPU; 128 is vLLM's CPU default, which caches nothing here)")
-    ap.add_argument("--suite", default="arith:digits=2,ops=2,seed=11", help="suite spec (the first --problems problems)")
+    ap.add_argument("--block-size", type=int, default=0,
+                    help="vLLM KV block size (0: the engine's choice, "
+                         "32 on CPU; 128 is vLLM's CPU default, which caches nothing here)")
+    ap.add_argument("--suite", default="arith:digits=2,ops=2,seed=11",
+                    help="suite spec (the first --problems problems)")
     ap.add_argument("--max-num-seqs", type=int, default=0, help="sequences vLLM decodes at once (0: its default)")
     ap.add_argument("--delimiter", default="\n", help="step delimiter (the default blank line rarely occurs "
                                                      "in the embedded model's short answers)")

@@ -59,7 +59,8 @@ class CurvePoint:
     majority_at_k: float
 
 
-def pool_curve(problems: list[tuple[list[str | None], list[bool], list[int]]], ks: list[int] | None = None) -> list[CurvePoint]:
+def pool_curve(problems: list[tuple[list[str | None], list[bool], list[int]]],
+               ks: list[int] | None = None) -> list[CurvePoint]:
     """Mean over problems of pass@k and majority@k, with expected generated tokens per problem at k.
 
     Delegates to the vectorised estimators (leaderboard.estimators); the scalar functions above are
@@ -75,7 +76,8 @@ def pool_curve(problems: list[tuple[list[str | None], list[bool], list[int]]], k
     ks = ks or [k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k <= n] or [n]
     off = np.cumsum([0] + [len(p[0]) for p in problems])
     codes: dict[str, int] = {}
-    label = np.array([-1 if key is None else codes.setdefault(key, len(codes)) for keys, _, _ in problems for key in keys])
+    label = np.array([-1 if key is None else codes.setdefault(key, len(codes))
+                      for keys, _, _ in problems for key in keys])
     correct = np.array([bool(c) for _, cs, _ in problems for c in cs])
     K = max(ks)
     maj = est.majority_curves(off, label, correct, K).mean(axis=0)

@@ -76,7 +76,8 @@ def curve_chart(df: pd.DataFrame, front: list[ranking.Point], configs: list[curv
                 budget: float) -> alt.LayerChart:
     x = alt.X("compute:Q", scale=alt.Scale(type="log"), title=f"{curves.AXES[axis]} (log)")
     base = alt.Chart(df)
-    band = base.mark_area(opacity=0.15).encode(x=x, y=alt.Y("lo:Q", title="accuracy"), y2="hi:Q", color="configuration:N")
+    band = base.mark_area(opacity=0.15).encode(x=x, y=alt.Y("lo:Q", title="accuracy"), y2="hi:Q",
+                                               color="configuration:N")
     line = base.mark_line(point=True).encode(
         x=x, y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1])), color="configuration:N",
         strokeDash=alt.condition("datum.oracle", alt.value([5, 4]), alt.value([1, 0])),
@@ -110,10 +111,10 @@ def leaderboard_page(db: str | None) -> None:
         st.info("The store holds no runs yet. Start one with `thinkbench run`.")
         return
     chosen = st.sidebar.multiselect("Suites", all_suites, default=all_suites[:1], key="suites")
-    axis = st.sidebar.selectbox("Compute axis", list(curves.AXES), format_func=curves.AXES.get, key="axis")
+    axis = st.sidebar.selectbox("Compute axis", list(curves.AXES), format_func=lambda a: curves.AXES[a], key="axis")
     methods = st.sidebar.multiselect("Selection methods", ["majority", "best_of_k", "as_run"],
-                                     default=["majority", "best_of_k", "as_run"], format_func=curves.METHODS.get,
-                                     key="methods")
+                                     default=["majority", "best_of_k", "as_run"],
+                                     format_func=lambda m: curves.METHODS[m], key="methods")
     oracle = st.sidebar.checkbox("Draw pass@k (oracle upper bound)", value=False, key="oracle")
     partial = st.sidebar.checkbox("Include runs still in progress", value=False, key="partial")
     if not chosen:
@@ -125,40 +126,45 @@ def leaderboard_page(db: str | None) -> None:
         cs = [c for c in configs if c.suite == suite and (c.method in methods or (oracle and c.oracle))
               and (partial or c.status != "running")]
         st.header(suite)
-        ranked = [c for c in cs if not c.oracle and np.isfinite(c.cost(axis)).all()]
-        if not ranked:
-            st.info("No finished configuration records this axis yet.")
-            continue
-        problems = ranking.common_problems(ranked)
-        if len(problems) == 0:
-            st.warning("These configurations share no problems; untick runs in progress.")
-            continue
-        default = ranking.default_budget(ranked, axis, problems)
-        budget = st.number_input(f"Budget ({curves.AXES[axis]})", min_value=0.0, value=float(default),
-                                 format="%.6g", key=f"budget-{suite}-{axis}")
-        table = ranking.rank(ranked, budget, axis, problems=problems)
-        st.caption(f"{len(problems)} shared problems · 95% paired-bootstrap intervals · rank counts only "
-                   "configurations better beyond noise; '=' marks a shared rank")
-        if table.empty:
-            st.warning("No configuration has a point within this budget; raise it.")
-        else:
-            st.dataframe(ranking_frame(table), hide_index=True, width="stretch")
-            if table.attrs.get("over_budget"):
-                st.caption("Over budget: " + "; ".join(table.attrs["over_budget"]))
-        drawn = [c for c in cs if np.isfinite(c.cost(axis, c.rows(problems))).all()]
-        front = ranking.frontier(ranked, axis, problems)
-        st.altair_chart(curve_chart(curve_frame(drawn, axis, problems), front, drawn, axis, budget),
-                        width="stretch")
-        st.caption("Bands: 95% bootstrap intervals over problems. Black: the Pareto frontier. Red: the budget.")
-        st.subheader("Area under accuracy vs log-compute")
-        st.dataframe(ranking.summary(drawn, axis, problems).drop(columns=["key"]).sort_values("auc_log", ascending=False),
-                     hide_index=True, width="stretch")
-        by = st.selectbox("Breakdown by", ["difficulty", "subject", "suite"], key=f"by-{suite}")
-        bd = ranking.breakdown(ranked, budget, axis, by=by)
-        if len(bd):
-            bd["cell"] = [f"{a:.3f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in zip(bd.accuracy, bd.lo, bd.hi)]
-            st.dataframe(bd.pivot_table(index="group", columns="label", values="cell", aggfunc="first"),
-                         width="stretch")
+        suite_board(suite, cs, axis)
+
+
+def suite_board(suite: str, cs: list[curves.Config], axis: str) -> None:
+    """One suite's section of the leaderboard: the ranked table at a budget, the curves, AUC and a breakdown."""
+    ranked = [c for c in cs if not c.oracle and np.isfinite(c.cost(axis)).all()]
+    if not ranked:
+        st.info("No finished configuration records this axis yet.")
+        return
+    problems = ranking.common_problems(ranked)
+    if len(problems) == 0:
+        st.warning("These configurations share no problems; untick runs in progress.")
+        return
+    default = ranking.default_budget(ranked, axis, problems)
+    budget = st.number_input(f"Budget ({curves.AXES[axis]})", min_value=0.0, value=float(default),
+                             format="%.6g", key=f"budget-{suite}-{axis}")
+    table = ranking.rank(ranked, budget, axis, problems=problems)
+    st.caption(f"{len(problems)} shared problems · 95% paired-bootstrap intervals · rank counts only "
+               "configurations better beyond noise; '=' marks a shared rank")
+    if table.empty:
+        st.warning("No configuration has a point within this budget; raise it.")
+    else:
+        st.dataframe(ranking_frame(table), hide_index=True, width="stretch")
+        if table.attrs.get("over_budget"):
+            st.caption("Over budget: " + "; ".join(table.attrs["over_budget"]))
+    drawn = [c for c in cs if np.isfinite(c.cost(axis, c.rows(problems))).all()]
+    front = ranking.frontier(ranked, axis, problems)
+    st.altair_chart(curve_chart(curve_frame(drawn, axis, problems), front, drawn, axis, budget),
+                    width="stretch")
+    st.caption("Bands: 95% bootstrap intervals over problems. Black: the Pareto frontier. Red: the budget.")
+    st.subheader("Area under accuracy vs log-compute")
+    auc = ranking.summary(drawn, axis, problems).drop(columns=["key"]).sort_values("auc_log", ascending=False)
+    st.dataframe(auc, hide_index=True, width="stretch")
+    by = st.selectbox("Breakdown by", ["difficulty", "subject", "suite"], key=f"by-{suite}")
+    bd = ranking.breakdown(ranked, budget, axis, by=by)
+    if len(bd):
+        bd["cell"] = [f"{a:.3f} [{lo:.2f}, {hi:.2f}]" for a, lo, hi in zip(bd.accuracy, bd.lo, bd.hi)]
+        st.dataframe(bd.pivot_table(index="group", columns="label", values="cell", aggfunc="first"),
+                     width="stretch")
 
 
 def run_page(db: str | None) -> None:
@@ -170,7 +176,7 @@ def run_page(db: str | None) -> None:
     snap, configs = cached_build(db, tuple(all_suites))
     runs = snap.runs
     labels = {r.run_id: f"{r.run_id} · {r.model} · {r.strategy} · {r.suite} ({r.status})" for r in runs.itertuples()}
-    rid = st.selectbox("Run", list(labels), format_func=labels.get, key="run")
+    rid = st.selectbox("Run", list(labels), format_func=lambda r: labels[r], key="run")
     rec = runs.set_index("run_id").loc[rid]
     manifest = json.loads(rec.manifest or "{}")
     engine = manifest.get("engine", {}) if isinstance(manifest.get("engine"), dict) else {}
@@ -186,7 +192,8 @@ def run_page(db: str | None) -> None:
                          ok=att.correct.fillna(False).astype(float),
                          grader_error=att.grade_status.isin(["timeout", "error"]))
         by = att.groupby("bin").agg(problems=("ok", "size"), accuracy=("ok", "mean"),
-                                    tokens_per_problem=("generated_tokens", "mean"), grader_errors=("grader_error", "sum"))
+                                    tokens_per_problem=("generated_tokens", "mean"),
+                                    grader_errors=("grader_error", "sum"))
         st.subheader("Results by difficulty (as run)")
         st.dataframe(by.reset_index().rename(columns={"bin": "difficulty"}), hide_index=True, width="stretch")
     st.subheader("Configuration")
@@ -207,7 +214,7 @@ def samples_page(db: str | None) -> None:
         return
     problems = att.drop_duplicates("problem_id").sort_values("problem_index")
     meta = {r.problem_id: f"{r.problem_id} (gold {r.gold}, difficulty {r.difficulty})" for r in problems.itertuples()}
-    pid = st.selectbox("Problem", list(meta), format_func=meta.get, key="sx-problem")
+    pid = st.selectbox("Problem", list(meta), format_func=lambda p: meta[p], key="sx-problem")
     run_ids = tuple(att[att.problem_id == pid].run_id.unique())
     samples = cached_samples(db, pid, run_ids)
     runs = snap.runs.set_index("run_id")

@@ -28,7 +28,7 @@ def _budget(text: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
-    """Add leaderboard, export and compare to the CLI's parsers (harness/cli.py calls this) and return their handlers."""
+    """Add leaderboard, export and compare to the CLI's parsers (harness/cli.py calls this); return their handlers."""
     lb = sub.add_parser("leaderboard", help="open the Streamlit leaderboard on a store (read-only)")
     lb.add_argument("--db", help="DuckDB store (default thinkbench.duckdb, or THINKBENCH_DB)")
     lb.add_argument("--port", type=int, default=8501)

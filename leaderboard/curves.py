@@ -141,7 +141,8 @@ def build(snap: Snapshot, methods: tuple[str, ...] = tuple(METHODS), draws: int 
             out += _pool_configs(run, att, pools, a, b, methods, draws, base)
         elif "as_run" in methods:
             cost = _axis_costs(att)
-            out.append(Config(key=f"{run.run_id}:as_run", label=label_for(run.model, run.strategy, run.identity, "as_run"),
+            label = label_for(run.model, run.strategy, run.identity, "as_run")
+            out.append(Config(key=f"{run.run_id}:as_run", label=label,
                               method="as_run", problems=att.problem_id.to_numpy(dtype=object), ks=np.ones(1),
                               acc=att.correct.fillna(False).astype(float).to_numpy()[:, None], unit_cost=cost,
                               difficulty=att.difficulty.astype(float).to_numpy(),

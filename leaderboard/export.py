@@ -13,6 +13,7 @@ import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,7 @@ def suite_payload(configs: list[curves.Config]) -> tuple[dict, list[dict], list[
                          "oracle": c.oracle, "k": int(k), "accuracy": float(acc[j]), "lo": float(lo[j]),
                          "hi": float(hi[j]), "problems": len(idx),
                          **{f"cost_{ax}": float(v[j]) for ax, v in cost.items()}})
-    rankings: dict[str, list] = {}
+    rankings: dict[str, dict[str, Any]] = {}
     for axis in curves.AXES:
         usable = [c for c in configs if np.isfinite(c.cost(axis, c.rows(problems))).all()]
         if not [c for c in usable if not c.oracle]:
@@ -92,7 +93,9 @@ def export(db: str | None, out: Path, suites: list[str] | None = None) -> list[P
     configs = curves.build(snap)
     if not configs:
         raise UserError(f"no finished problems in {snap.path} to export; let a run commit first")
-    data, rows, rank_rows = {"suites": {}, "axes": curves.AXES, "methods": curves.METHODS}, [], []
+    data: dict[str, Any] = {"suites": {}, "axes": curves.AXES, "methods": curves.METHODS}
+    rows: list[dict] = []
+    rank_rows: list[dict] = []
     for suite in pd.unique(np.array([c.suite for c in configs], dtype=object)):
         payload, r, rr = suite_payload([c for c in configs if c.suite == suite])
         data["suites"][suite] = payload

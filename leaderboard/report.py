@@ -73,7 +73,8 @@ def format_table(suite: str, curves: list[RunCurve]) -> str:
                      f"{c.attempt_accuracy:>12.3f}{'':>9}")
     lines += ["", "* pass@k is an oracle upper bound (it peeks at gold); majority@k needs no gold."]
     if curves:
-        budget = min(c.points[-1].tokens_per_problem for c in curves if c.points) if any(c.points for c in curves) else 0
+        with_points = [c for c in curves if c.points]
+        budget = min(c.points[-1].tokens_per_problem for c in with_points) if with_points else 0
         lines.append("")
         lines.append(f"Compute-matched at {budget:.0f} generated tokens per problem:")
         ranked = []

@@ -72,7 +72,10 @@ def load(db: str | Path | None, suites: list[str] | None = None, run_ids: list[s
     read_seconds = time.perf_counter() - t0
     runs_df = runs.to_pandas()
     runs_df = runs_df[runs_df.run_id.isin(ids)].reset_index(drop=True)
-    att_df = attempts.to_pandas() if attempts is not None else pd.DataFrame(columns=[c.strip() for c in ATTEMPT_COLS.split(",")])
+    if attempts is not None:
+        att_df = attempts.to_pandas()
+    else:
+        att_df = pd.DataFrame(columns=[c.strip() for c in ATTEMPT_COLS.split(",")])
     return Snapshot(Path(store.path), runs_df, att_df, _pools(samples), time.time(), read_seconds)
 
 

@@ -30,13 +30,13 @@ def load_records(
     if mirror is not None:
         return read_jsonl(mirror / mirror_file)
     try:
-        import datasets  # noqa: PLC0415  (optional: only needed without a mirror)
+        import datasets  # noqa: PLC0415 - optional: only needed without a mirror
     except ImportError:
         raise UserError(
             f"loading {hub_id} from the hub needs `pip install datasets`; or pass --data-dir MIRROR"
         ) from None
     try:
         ds = datasets.load_dataset(hub_id, hub_config, split=split)
-    except Exception as e:  # network, auth, missing split: all user-fixable
+    except Exception as e:  # noqa: BLE001 - network, auth, missing split: datasets raises many kinds, all user-fixable
         raise UserError(f"could not load {hub_id} from the hub ({type(e).__name__}); pass --data-dir MIRROR") from None
     return [dict(r) for r in ds]

@@ -24,7 +24,8 @@ def data_dir() -> Path:
     return DATA
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
+            timeout: float = 900) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "THINKBENCH_DATA_DIR": str(DATA), **(env or {})}
     return subprocess.run([THINKBENCH, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
 

@@ -15,7 +15,8 @@ APP = str(Path(__file__).resolve().parents[1] / "leaderboard" / "app.py")
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     path = tmp_path_factory.mktemp("app") / "app.duckdb"
-    synthetic.write(path, "synth:app", [synthetic.SynthConfig("weak", -1.0, 8), synthetic.SynthConfig("strong", 1.5, 8, scores=True),
+    synthetic.write(path, "synth:app", [synthetic.SynthConfig("weak", -1.0, 8),
+                                        synthetic.SynthConfig("strong", 1.5, 8, scores=True),
                                         synthetic.SynthConfig("twin", 1.5, 8, seed=2)], problems=80)
     synthetic.write(path, "synth:live", [synthetic.SynthConfig("partial", 0.5, 4)], problems=30, status="running")
     return path

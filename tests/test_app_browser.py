@@ -29,7 +29,8 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("browser") / "browser.duckdb"
-    synthetic.write(path, "synth:browser", [synthetic.SynthConfig("weak", -0.5, 8), synthetic.SynthConfig("strong", 1.2, 8, scores=True),
+    synthetic.write(path, "synth:browser", [synthetic.SynthConfig("weak", -0.5, 8),
+                                            synthetic.SynthConfig("strong", 1.2, 8, scores=True),
                                             synthetic.SynthConfig("twin", 1.2, 8, seed=4)], problems=60)
     return path
 
@@ -70,7 +71,8 @@ def test_streamlit_app_in_chromium(db, browser):
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         page.get_by_text("Compute-matched leaderboard").wait_for(timeout=60000)
         page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60000)
-        page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first.wait_for(timeout=60000)
+        chart = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+        page.locator(chart).first.wait_for(timeout=60000)
         page.wait_for_timeout(1500)  # let the chart finish drawing
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shot = ARTIFACTS / "leaderboard-app.png"

@@ -351,7 +351,8 @@ def test_hostile_program_fails_without_side_effects(name: str, world: World, san
     program = world.fill(ATTACKS[name])
     test = SQUARE_TEST
     if name == "patched_builtins":
-        test = ("def check(candidate):\n    assert abs(candidate(3) - 9) < 1e-9\n    assert round(candidate(-4)) == 16\n")
+        test = ("def check(candidate):\n    assert abs(candidate(3) - 9) < 1e-9\n"
+                "    assert round(candidate(-4)) == 16\n")
     if name == "scan_memory_for_tests":
         test = f"def check(candidate):\n    assert candidate(3) == 'tbsecret-{world.nonce}'\n"
     grade = to_grade(sandbox.run(CodeItem(program, "f", test=test, limits=Limits(timeout_s=3.0)).job()))
@@ -383,14 +384,16 @@ def test_mbpp_asserts_with_candidate_classes() -> None:
     assert check_asserts(program, asserts, "longest").correct
     assert not check_asserts(program.replace("p.b - p.a", "p.a - p.b"), asserts, "longest").correct
     # objects that stay in the candidate's process compare by identity on the trusted side only
-    spoof = "class Pair:\n    def __init__(self, a, b): pass\n    def __eq__(self, o): return True\ndef longest(ps, n):\n    return Pair(0, 0)\n"
+    spoof = ("class Pair:\n    def __init__(self, a, b): pass\n    def __eq__(self, o): return True\n"
+             "def longest(ps, n):\n    return Pair(0, 0)\n")
     assert not check_asserts(spoof, ["assert longest([Pair(1, 5)], 1) == 4"], "longest").correct
 
 
 def test_wrong_mutants_fail_and_right_program_passes() -> None:
     assert check(GOOD, SQUARE_TEST, "f").correct
-    for mutant in ("def f(x):\n    return x + x\n", "def f(x):\n    return abs(x) * 3\n", "def g(x):\n    return x * x\n",
-                   "def f(x):\n    return float(x * x) + 1e-3\n", "def f(x):\n    raise ValueError\n", "def f(x)\n    return x*x\n"):
+    for mutant in ("def f(x):\n    return x + x\n", "def f(x):\n    return abs(x) * 3\n",
+                   "def g(x):\n    return x * x\n", "def f(x):\n    return float(x * x) + 1e-3\n",
+                   "def f(x):\n    raise ValueError\n", "def f(x)\n    return x*x\n"):
         grade = check(mutant, SQUARE_TEST, "f")
         assert not grade.correct and grade.status == "wrong", (mutant, grade)
 
@@ -398,7 +401,8 @@ def test_wrong_mutants_fail_and_right_program_passes() -> None:
 def test_timeouts_and_resource_kills_are_not_wrong_answers() -> None:
     wall = check("import time\ndef f(x):\n    time.sleep(60)\n", SQUARE_TEST, "f", limits=Limits(timeout_s=1.0))
     assert (wall.correct, wall.status) == (False, "timeout") and wall.grader_error
-    cpu = check("def f(x):\n    while True:\n        pass\n", SQUARE_TEST, "f", limits=Limits(timeout_s=60.0, cpu_s=1.0))
+    cpu = check("def f(x):\n    while True:\n        pass\n", SQUARE_TEST, "f",
+                limits=Limits(timeout_s=60.0, cpu_s=1.0))
     assert (cpu.correct, cpu.status) == (False, "timeout"), cpu
     assert cpu.reason.startswith("CPU limit"), "the kernel's CPU limit, not the wall deadline, ended it"
     mem = check("def f(x):\n    return len(bytearray(8 * 1024 ** 3))\n", SQUARE_TEST, "f", limits=Limits(timeout_s=5.0))

@@ -54,7 +54,8 @@ def _manifest(db):
 def _snapshot(db):
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return (con.execute("SELECT problem_id, final_answer, correct, generated_tokens FROM attempts ORDER BY 1").fetchall(),
+        return (con.execute("SELECT problem_id, final_answer, correct, generated_tokens FROM attempts ORDER BY 1")
+                .fetchall(),
                 con.execute("SELECT problem_id, sample_idx, text FROM samples ORDER BY 1, 2").fetchall())
     finally:
         con.close()

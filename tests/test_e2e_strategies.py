@@ -101,7 +101,8 @@ def every_strategy_runs_on_vllm_and_accounts_exactly(served):
                                                                          "verifier_tokens", "engine_calls")}
         if kind == "llm_judge":  # the judge's calls go through the same engine, charged as verifier tokens
             assert led["verifier_tokens"] > 0
-            assert led["prompt_tokens"] + led["generated_tokens"] + led["verifier_tokens"] == counting.prompt + counting.generated
+            charged = led["prompt_tokens"] + led["generated_tokens"] + led["verifier_tokens"]
+            assert charged == counting.prompt + counting.generated
         else:
             assert (led["prompt_tokens"], led["generated_tokens"], led["engine_calls"]) == (
                 counting.prompt, counting.generated, counting.calls), label
@@ -110,7 +111,8 @@ def every_strategy_runs_on_vllm_and_accounts_exactly(served):
             assert max(verifier.batcher.batches) >= 2, "both problems' step scores went through one forward pass"
             assert all(0.0 <= s.score <= 1.0 for a in attempts for s in a.samples)
         if strategy == "budget_forcing":
-            assert all(a.ledger.generated_tokens <= params["max_tokens"] + params["answer_max_tokens"] for a in attempts)
+            cap = params["max_tokens"] + params["answer_max_tokens"]
+            assert all(a.ledger.generated_tokens <= cap for a in attempts)
         if strategy in ("beam_search", "dvts", "lookahead"):
             # every kept step ends at its delimiter, so the text splits into at most max_depth non-empty steps
             assert all(len([x for x in s.text.split("\n\n") if x.strip()]) <= STEP["max_depth"]

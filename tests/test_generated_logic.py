@@ -82,7 +82,7 @@ def test_bad_parameters_are_user_errors(spec: str) -> None:
 # ---------------------------------------------------------------- knights and knaves
 
 
-def _truth(s, world) -> bool:  # type: ignore[no-untyped-def]
+def _truth(s, world) -> bool:
     """Independent evaluator of the generator's statement trees."""
     if s[0] in ("knight", "knave"):
         return world[s[1]] == (s[0] == "knight")
@@ -92,7 +92,7 @@ def _truth(s, world) -> bool:  # type: ignore[no-untyped-def]
     return {"and": a and b, "or": a or b, "iff": a == b, "implies": (not a) or b}[s[0]]
 
 
-def _depth(s) -> int:  # type: ignore[no-untyped-def]
+def _depth(s) -> int:
     return 0 if s[0] in ("knight", "knave") else 1 + max(_depth(x) for x in s[1:])
 
 
@@ -166,7 +166,8 @@ def test_zebra_suite_grades_gold_and_cells() -> None:
         g = suite.grade(f"Let me think.\nFinal answer:\n{p.answer}", p)
         assert g.correct and g.reason == "cells 12/12"
         lines = p.answer.splitlines()
-        swapped = "\n".join([lines[1].replace("House 2", "House 1"), lines[0].replace("House 1", "House 2")] + lines[2:])
+        swapped = "\n".join([lines[1].replace("House 2", "House 1"), lines[0].replace("House 1", "House 2")]
+                            + lines[2:])
         g = suite.grade(f"Final answer:\n{swapped}", p)
         assert not g.correct and g.reason == "cells 6/12"
         text = suite.template.render(p.question())[-1]["content"]

@@ -119,7 +119,8 @@ def test_ragged_pools_and_k_up_to_smallest_pool():
         for k in range(1, 5):
             assert bok[i, k - 1] == pytest.approx(brute_best_of(sc, ok, k), abs=1e-12)
             if len(keys) <= 13:
-                assert maj[i, k - 1] == pytest.approx(brute_majority(keys, ok, k), abs=0.03 if len(keys) > 12 else 1e-12)
+                tolerance = 0.03 if len(keys) > 12 else 1e-12
+                assert maj[i, k - 1] == pytest.approx(brute_majority(keys, ok, k), abs=tolerance)
 
 
 def test_no_answers_never_win_and_all_right_is_one():

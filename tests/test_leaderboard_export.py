@@ -13,7 +13,8 @@ from leaderboard import synthetic
 
 def test_export_writes_self_contained_site(tmp_path):
     db = tmp_path / "e.duckdb"
-    synthetic.write(db, "synth:e", [synthetic.SynthConfig("a", 0.0, 8), synthetic.SynthConfig("b</script><i>", 1.0, 4, scores=True)], 60)
+    synthetic.write(db, "synth:e", [synthetic.SynthConfig("a", 0.0, 8),
+                                    synthetic.SynthConfig("b</script><i>", 1.0, 4, scores=True)], 60)
     out = tmp_path / "site"
     assert main(["export", "--out", str(out), "--db", str(db)]) == 0
     page = (out / "index.html").read_text()
@@ -28,8 +29,8 @@ def test_export_writes_self_contained_site(tmp_path):
     assert any(t["default"] for t in tables) and all(len(t["rows"]) >= 1 for t in tables)
     res = pd.read_parquet(out / "results.parquet")
     assert {"suite", "key", "k", "accuracy", "lo", "hi", "cost_generated", "cost_flops"} <= set(res.columns)
-    assert res.groupby("key").k.max().to_dict() == {k: (4 if k.startswith(res[res.label.str.startswith("b")].run_id.iloc[0]) else 8)
-                                                    for k in res.key.unique()}
+    b_run = res[res.label.str.startswith("b")].run_id.iloc[0]
+    assert res.groupby("key").k.max().to_dict() == {k: (4 if k.startswith(b_run) else 8) for k in res.key.unique()}
     rk = pd.read_parquet(out / "ranking.parquet")
     assert {"axis", "budget", "rank", "tied", "accuracy", "lo", "hi"} <= set(rk.columns)
 

@@ -22,7 +22,8 @@ def test_reading_during_a_live_run_never_blocks_or_corrupts_it(tmp_path):
     db = tmp_path / "live.duckdb"
     log = (tmp_path / "run.log").open("w")
     # RAY_ADDRESS=local: start a private cluster rather than join one another process left running on this machine
-    proc = subprocess.Popen([THINKBENCH, "run", "--config", str(cfg), "--db", str(db), "--plot", str(tmp_path / "p.png")],
+    proc = subprocess.Popen([THINKBENCH, "run", "--config", str(cfg), "--db", str(db),
+                             "--plot", str(tmp_path / "p.png")],
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RAY_ADDRESS": "local"})
     seen, reads, longest = set(), 0, 0.0
     deadline = time.time() + 240

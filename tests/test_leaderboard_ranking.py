@@ -98,7 +98,8 @@ def test_breakdown_by_difficulty_and_subject():
 
 def test_store_to_ranking_end_to_end(tmp_path):
     db = tmp_path / "s.duckdb"
-    synthetic.write(db, "synth:x", [synthetic.SynthConfig("weak", -1.0, 8), synthetic.SynthConfig("strong", 1.5, 8, scores=True),
+    synthetic.write(db, "synth:x", [synthetic.SynthConfig("weak", -1.0, 8),
+                                    synthetic.SynthConfig("strong", 1.5, 8, scores=True),
                                     synthetic.SynthConfig("strong-twin", 1.5, 8, seed=3)], problems=120)
     snap = snapshot.load(db)
     cs = curves.build(snap)

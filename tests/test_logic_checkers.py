@@ -16,7 +16,7 @@ from suites.generated.countdown import countdown_problem
 FAST = 0.25  # seconds: generous for a shared 2-core machine; real cost is well under 50 ms
 
 
-def g24(response: str, numbers: list[int]):  # type: ignore[no-untyped-def]
+def g24(response: str, numbers: list[int]):
     return grade_expression(response, numbers, 24, True, "t")
 
 
@@ -141,7 +141,8 @@ def test_kk_surface_forms_accepted(response: str) -> None:
     "response, why",
     [
         ("Final answer: Amelia is a knight, Penelope is a knight or a knave, Evelyn is a knave", "both roles"),
-        ("Final answer: Amelia is a knight, Penelope is a knight, Evelyn is a knave, Penelope is a knave", "both roles"),
+        ("Final answer: Amelia is a knight, Penelope is a knight, Evelyn is a knave, Penelope is a knave",
+         "both roles"),
         ("Final answer: Amelia is a knight, Evelyn is a knave", "missing"),
         ("Final answer: Amelia is a knight, Penelope is a knave, Evelyn is a knave", "wrong"),
         ("Final answer: Knights: Amelia, Penelope, Evelyn. Knaves: Amelia, Penelope, Evelyn", "both roles"),
@@ -153,7 +154,8 @@ def test_kk_hedges_and_omissions_are_wrong(response: str, why: str) -> None:
 
 
 def test_kk_reasoning_before_final_answer_is_ignored() -> None:
-    response = "Assume Amelia is a knave. Then Evelyn is a knight...\nFinal answer: Amelia is a knight, Penelope is a knight, Evelyn is a knave"
+    response = ("Assume Amelia is a knave. Then Evelyn is a knight...\n"
+                "Final answer: Amelia is a knight, Penelope is a knight, Evelyn is a knave")
     assert kk.grade(response, KK_GOLD).correct
     assert kk.grade("no idea", KK_GOLD).status == "invalid"
     assert kk.extract(response) == kk.extract("Final answer: Evelyn is a knave; Amelia: knight; Penelope: knight")
@@ -169,8 +171,10 @@ Z_GOLD = zebra.gold_answer([["Alice", "red", "cat"], ["Bob", "blue", "dog"]])
     [
         "Final answer:\nHouse 1: Alice, red, cat\nHouse 2: Bob, blue, dog",
         "Final answer:\n**House 1**: alice, RED, cat.\n**House 2**: Bob, blue, dog.",
-        "Final answer:\n| House | name | color | pet |\n|---|---|---|---|\n| 1 | Alice | red | cat |\n| 2 | Bob | blue | dog |",
-        "Draft:\nHouse 1: Bob, red, cat\nHouse 2: Alice, blue, dog\nFixed:\nHouse 1: name=Alice, color=red, pet=cat\nHouse 2: name=Bob, color=blue, pet=dog",
+        "Final answer:\n| House | name | color | pet |\n|---|---|---|---|\n"
+        "| 1 | Alice | red | cat |\n| 2 | Bob | blue | dog |",
+        "Draft:\nHouse 1: Bob, red, cat\nHouse 2: Alice, blue, dog\n"
+        "Fixed:\nHouse 1: name=Alice, color=red, pet=cat\nHouse 2: name=Bob, color=blue, pet=dog",
     ],
 )
 def test_zebra_surface_forms_accepted(response: str) -> None:
@@ -181,11 +185,13 @@ def test_zebra_surface_forms_accepted(response: str) -> None:
 def test_zebra_per_cell_scores_and_hedging() -> None:
     g = zebra.grade("Final answer:\nHouse 1: Alice, blue, cat\nHouse 2: Bob, red, dog", Z_GOLD)
     assert not g.correct and g.reason == "cells 4/6" and zebra.cell_accuracy(g) == pytest.approx(4 / 6)
-    hedge = zebra.grade("Final answer:\nHouse 1: Alice, Bob, red, blue, cat, dog\nHouse 2: Alice, Bob, red, blue, cat, dog", Z_GOLD)
+    hedge = zebra.grade("Final answer:\nHouse 1: Alice, Bob, red, blue, cat, dog\n"
+                        "House 2: Alice, Bob, red, blue, cat, dog", Z_GOLD)
     assert hedge.reason == "cells 0/6"
     assert zebra.grade("Final answer:\nHouse 1: Alice, red, cat", Z_GOLD).reason == "cells 3/6"
     assert zebra.grade("I give up", Z_GOLD).status == "invalid"
-    echoed = "Clues:\n1. Bob owns the cat.\n2. Alice is in house 2.\nSo:\nHouse 1: Alice, red, cat\nHouse 2: Bob, blue, dog"
+    echoed = ("Clues:\n1. Bob owns the cat.\n2. Alice is in house 2.\n"
+              "So:\nHouse 1: Alice, red, cat\nHouse 2: Bob, blue, dog")
     assert zebra.grade(echoed, Z_GOLD).correct  # no marker: numbered clue lines are not houses
 
 
@@ -252,7 +258,8 @@ def test_hostile_responses_graded_quickly() -> None:
 def test_breakdown_by_subject_and_overall() -> None:
     from core.grade import Grade
 
-    probs = [Problem(str(i), {}, "", metadata={"subject": s}, difficulty=d) for i, (s, d) in enumerate([("a", 1.0), ("a", 2.0), ("b", 2.0)])]
+    probs = [Problem(str(i), {}, "", metadata={"subject": s}, difficulty=d)
+             for i, (s, d) in enumerate([("a", 1.0), ("a", 2.0), ("b", 2.0)])]
     grades = [Grade.ok("", "", "v"), Grade.wrong("", "", "v"), Grade.ok("", "", "v")]
     by = breakdown(zip(probs, grades))
     assert (by["a"].correct, by["a"].total, by["b"].accuracy, by["overall"].total) == (1, 2, 1.0, 3)

@@ -16,7 +16,7 @@ from suites.generated.countdown_solver import solve as countdown_solve
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
-def _load(spec: str):  # type: ignore[no-untyped-def]
+def _load(spec: str):
     return load_suite(spec, str(DATA))
 
 
@@ -45,7 +45,7 @@ def test_bbh_task_param() -> None:
         _load("bbh:tasks=navigate")
 
 
-def _kk_statement_holds(s, world) -> bool:  # type: ignore[no-untyped-def]
+def _kk_statement_holds(s, world) -> bool:
     op = s[0]
     if op == "telling-truth":
         return world[s[1]]

@@ -10,7 +10,11 @@ import pytest
 
 from evaluators.math import grade
 
-B = lambda s: f"\\boxed{{{s}}}"  # noqa: E731  (most responses box their answer)
+
+def B(s: str) -> str:
+    """Most responses box their answer."""
+    return f"\\boxed{{{s}}}"
+
 
 PAIRS: list[tuple[str, str, bool, str]] = [
     # integers
@@ -90,7 +94,8 @@ PAIRS: list[tuple[str, str, bool, str]] = [
     (B("(0,36)"), "(0,9) \\cup (9,36)", False, "9 is excluded from gold"),
     (B("x^2 < 4"), "(-2, 2)", True, "an open pair read as an interval against an inequality"),
     (B("\\left(\\frac{3}{5},\\frac{8}{3}\\right]"), "(0.6, 8/3]", True, "endpoints in other notations"),
-    (B("\\left[ \\frac{\\pi^2}{8}, \\frac{5 \\pi^2}{4} \\right]"), "[\\pi^2/8, 1.25\\pi^2]", True, "symbolic endpoints"),
+    (B("\\left[ \\frac{\\pi^2}{8}, \\frac{5 \\pi^2}{4} \\right]"), "[\\pi^2/8, 1.25\\pi^2]", True,
+     "symbolic endpoints"),
     (B("(-\\infty, \\infty)"), "\\mathbb{R}", True, "all reals"),
     # sets and multiple answers (unordered)
     (B("\\{3, 1, 2\\}"), "\\{1,2,3\\}", True, "set order does not matter"),

@@ -38,7 +38,8 @@ def test_regrade_fixes_stale_grades_and_records_disagreements(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "3 samples (2 changed)" in proc.stdout and "(2 changed)" in proc.stdout.split("samples")[1]
     con = duckdb.connect(str(db), read_only=True)
-    verdicts = dict(((p, i), c) for p, i, c in con.execute("SELECT problem_id, sample_idx, correct FROM samples").fetchall())
+    sample_rows = con.execute("SELECT problem_id, sample_idx, correct FROM samples").fetchall()
+    verdicts = dict(((p, i), c) for p, i, c in sample_rows)
     assert verdicts == {(INT_ID, 0): True, (INT_ID, 1): False, (FRAC_ID, 0): False}
     versions = {v for (v,) in con.execute("SELECT grader_version FROM attempts").fetchall()}
     assert versions == {"math-1.0"}

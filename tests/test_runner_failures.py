@@ -10,7 +10,7 @@ from tests.conftest import REPO, run_cli
 
 def flaky(prompt: Prompt, index: int, params: SamplingParams, seed: int) -> str:
     """Fails on one problem while the marker file exists; the rerun removes it."""
-    import os  # noqa: PLC0415
+    import os
 
     if "1 + 7" in prompt.messages[-1][1] and os.path.exists(os.environ["TB_FLAKY_MARKER"]):
         raise RuntimeError("simulated engine failure")

@@ -106,7 +106,8 @@ def test_verifier_flag_reaches_the_actor_and_is_labelled(tmp_path):
     con = duckdb.connect(str(db), read_only=True)
     identity = con.execute("SELECT identity FROM runs").fetchone()[0]
     metas = [m for (m,) in con.execute("SELECT meta FROM attempts").fetchall()]
-    correct = con.execute("SELECT bool_and(correct = has_right) FROM (SELECT a.correct, bool_or(s.correct) AS has_right "
+    correct = con.execute("SELECT bool_and(correct = has_right) FROM "
+                          "(SELECT a.correct, bool_or(s.correct) AS has_right "
                           "FROM attempts a JOIN samples s USING (run_id, problem_id) GROUP BY a.problem_id, a.correct)"
                           ).fetchone()[0]
     con.close()

@@ -23,7 +23,7 @@ def spread(prompt: Prompt, index: int, params: SamplingParams, seed: int) -> str
     return f"The answer is {index}"
 
 
-def run(params: dict, responder=None, oracle=None, n_problems: int = 4):  # type: ignore[no-untyped-def]
+def run(params: dict, responder=None, oracle=None, n_problems: int = 4):
     suite = load_suite(f"arith:n={n_problems},seed=6")
     engine = Recording(responder=responder) if responder else Recording()
     view = SuiteView(suite.template, suite.extract, suite.vote_key)
@@ -84,15 +84,16 @@ def test_params_validation():
     assert [difficulty_bin(d, (0.2, 0.4)) for d in (0.0, 0.2, 0.3, 0.9)] == [0, 1, 1, 2]
 
 
-def _store(tmp_path):  # type: ignore[no-untyped-def]
+def _store(tmp_path):
     """Pilot run: problems 0-3 agree (easy), 4-7 split (hard). Strategy A wins easy ones, B hard ones."""
     store = Store(tmp_path / "t.duckdb")
     ids = [f"p{i}" for i in range(8)]
 
-    def add(rid: str, strategy: str, params: dict, correct: list[bool], samples: list[list[str]] | None = None):  # type: ignore[no-untyped-def]
+    def add(rid: str, strategy: str, params: dict, correct: list[bool], samples: list[list[str]] | None = None):
         store.begin_run(RunStart(rid, "s", "m", "scripted", strategy, {}, {"params": params}, {}, 8, False))
         rows = [{**dict.fromkeys(ATTEMPT_COLS), "run_id": rid, "problem_id": pid, "problem_index": i,
-                 "correct": c, "generated_tokens": 10, "verifier_tokens": 0} for i, (pid, c) in enumerate(zip(ids, correct))]
+                 "correct": c, "generated_tokens": 10, "verifier_tokens": 0}
+                for i, (pid, c) in enumerate(zip(ids, correct))]
         srows = []
         for pid, keys in zip(ids, samples or []):
             srows += [{**dict.fromkeys(SAMPLE_COLS), "run_id": rid, "problem_id": pid, "sample_idx": j, "vote_key": k,

@@ -72,7 +72,8 @@ def test_strategy_never_sees_gold():
     engine = ScriptedEngine(responder=spy)
     view = SuiteView(suite.template, suite.extract, suite.vote_key)
     asyncio.run(solve(engine, view, suite.problems[0].question(), "cot", {}, 0))
-    assert suite.problems[0].answer not in str(seen) or suite.problems[0].answer in suite.problems[0].fields["expression"]
+    first = suite.problems[0]
+    assert first.answer not in str(seen) or first.answer in first.fields["expression"]
 
 
 def test_strategy_failure_is_recorded_not_raised():
@@ -87,7 +88,9 @@ def test_strategy_failure_is_recorded_not_raised():
 
 
 def test_majority_ties_go_to_first_seen_group():
-    mk = lambda i, a: Sample(i, a, "stop", 1, 1, extracted=a)  # noqa: E731
+    def mk(i: int, a: str | None) -> Sample:
+        return Sample(i, a, "stop", 1, 1, extracted=a)
+
     samples = [mk(0, "3"), mk(1, "4"), mk(2, "4"), mk(3, "3"), mk(4, None)]
     assert majority(samples, str).extracted == "3"
     samples.append(mk(5, "4"))

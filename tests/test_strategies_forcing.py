@@ -18,7 +18,7 @@ THINK = "</think>"
 ANSWER = "\nFinal answer: "
 
 
-def thinker(words: int):  # type: ignore[no-untyped-def]
+def thinker(words: int):
     """Thinks `words` words per call then closes thinking; answers 42 after the forced prefix."""
 
     def respond(prompt: Prompt, index: int, params: SamplingParams, seed: int) -> str:
@@ -29,7 +29,7 @@ def thinker(words: int):  # type: ignore[no-untyped-def]
     return respond
 
 
-def run(params: dict, words: int, engine=None):  # type: ignore[no-untyped-def]
+def run(params: dict, words: int, engine=None):
     suite = load_suite("arith:n=1,seed=2")
     engine = engine or ScriptedEngine(responder=thinker(words))
     view = SuiteView(suite.template, suite.extract, suite.vote_key)
@@ -69,7 +69,7 @@ def test_waits_suppress_the_delimiter_and_extend_thinking():
     assert a.ledger.engine_calls == 4  # three thinking segments, one answer
 
 
-def _fake_server(seen: list[dict]):  # type: ignore[no-untyped-def]
+def _fake_server(seen: list[dict]):
     """An OpenAI-compatible chat endpoint that continues assistant turns, honours stop and max_tokens."""
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -49,7 +49,7 @@ class Recording(ScriptedEngine):
         return r
 
 
-def run(strategy: str, params: dict, responder=stepper, n_problems: int = 1, verifier=None):  # type: ignore[no-untyped-def]
+def run(strategy: str, params: dict, responder=stepper, n_problems: int = 1, verifier=None):
     suite = load_suite(f"arith:n={n_problems},seed=5")
     engine = Recording(responder=responder)
     verifier = verifier or ScriptedVerifier()
@@ -101,7 +101,7 @@ def test_beam_search_depth_limit_and_aggregation():
             assert s.score == pytest.approx(fn(hash_scorer(verifier_problem(b), steps)))
 
 
-def verifier_problem(attempt) -> str:  # type: ignore[no-untyped-def]
+def verifier_problem(attempt) -> str:
     suite = load_suite("arith:n=1,seed=5")
     return suite.template.render(suite.problems[0].question())[-1]["content"]
 
@@ -110,7 +110,9 @@ def test_dvts_subtrees_never_exchange_beams():
     n, m = 8, 2
     engine, verifier, (attempt,) = run("dvts", {"n": n, "beam_width": m, "max_depth": 6})
     assert attempt.error is None and attempt.meta["subtrees"] == n // m
-    tree_of = lambda text: int(re.match(r"s0o(\d+)", text).group(1)) // m  # noqa: E731
+    def tree_of(text: str) -> int:
+        return int(re.match(r"s0o(\d+)", text).group(1)) // m
+
     by_depth = scored_by_depth(verifier)
     for depth in (1, 2):
         expanded = [prefix for prefix, _ in engine.log if prefix.count(DELIM) == depth]
@@ -246,7 +248,9 @@ def test_all_strategies_covered_here():
 def test_ledger_equals_what_engine_and_verifier_reported(strategy):
     engine, verifier, attempts = run(strategy, ALL[strategy], n_problems=3)
     assert all(a.error is None for a in attempts), [a.error for a in attempts]
-    total = lambda k: sum(getattr(a.ledger, k) for a in attempts)  # noqa: E731
+    def total(k: str) -> int:
+        return sum(getattr(a.ledger, k) for a in attempts)
+
     assert total("prompt_tokens") == engine.reported["prompt"]
     assert total("generated_tokens") == engine.reported["generated"]
     assert total("engine_calls") == engine.reported["calls"]

@@ -57,7 +57,7 @@ def test_micro_batcher_gathers_concurrent_calls_and_routes_results():
 
 
 def test_micro_batcher_failure_reaches_every_waiter():
-    def boom(items):  # type: ignore[no-untyped-def]
+    def boom(items):
         raise RuntimeError("prm died")
 
     batcher = MicroBatcher(boom)
@@ -166,7 +166,7 @@ def test_confidence_strategies_request_logprobs():
     seen: list[SamplingParams] = []
 
     class Spy(ScriptedEngine):
-        async def generate(self, prompt, params):  # type: ignore[no-untyped-def]
+        async def generate(self, prompt, params):
             seen.append(params)
             return await super().generate(prompt, params)
 
@@ -191,7 +191,9 @@ def test_public_tests_verifier_wraps_the_sandbox_scorer(monkeypatch):
 def test_oracle_best_of_n_is_pass_at_n_and_labelled():
     suite = load_suite("arith:n=6,seed=4")
     problems = {p.id: p for p in suite.problems}
-    gold = lambda q, text: suite.grade(text, problems[q.id]).correct  # noqa: E731
+    def gold(q, text):
+        return suite.grade(text, problems[q.id]).correct
+
     oracle = make_verifier("oracle", gold_check=gold)
     view = SuiteView(suite.template, suite.extract, suite.vote_key)
 
@@ -232,7 +234,7 @@ class _RayContext:
 
 def test_worker_builds_verifier_and_oracle_gold_check(monkeypatch):
     """The `verifier:` section reaches the engine actor, which alone reads gold, and only for the oracle."""
-    import ray  # noqa: PLC0415
+    import ray
 
     monkeypatch.setattr(ray, "get_runtime_context", lambda: _RayContext())  # the actor is used here without Ray
     suite = load_suite("arith:n=3,seed=8")
@@ -240,7 +242,7 @@ def test_worker_builds_verifier_and_oracle_gold_check(monkeypatch):
     cfg = load_config(None, {"engine.kind": "scripted", "verifier.kind": "oracle", "suite": "arith:n=3,seed=8"})
     worker = EngineWorker(cfg.engine.model_dump(), cfg.model, 0, view, "w0", cfg.actor_context())
 
-    async def go(w, strategy, params):  # type: ignore[no-untyped-def]
+    async def go(w, strategy, params):
         info = await w.start()
         return info, [await w.solve(p.question(), strategy, params) for p in suite.problems]
 

@@ -130,14 +130,14 @@ class _Server:
         try:
             exec(compile(program, "solution.py", "exec"), self.ns)
             wire.send(self.sock, {"value": None})
-        except BaseException as e:  # noqa: BLE001  (any failure to load is an answer, not a crash)
+        except BaseException as e:  # noqa: BLE001 - any failure to load is an answer, not a crash
             self.reply_error(e)
         while True:
             msg = wire.recv(self.sock)
             try:
                 value = self.handle(msg)
                 reply = {"value": pack(value, self.to_ref)}
-            except BaseException as e:  # noqa: BLE001
+            except BaseException as e:  # noqa: BLE001 - whatever a call raises is the answer, sent back
                 self.reply_error(e)
                 continue
             wire.send(self.sock, reply)
@@ -155,7 +155,7 @@ def main(sock: socket.socket) -> None:
         layers = lock_down(plan, sock.fileno())
         wire.send(sock, {"layers": layers})
         _Server(sock).serve(first["program"])
-    except BaseException:  # noqa: BLE001
+    except BaseException:  # noqa: BLE001 - the forked child exits here whatever happened, never returns
         code = 1
     finally:
         os._exit(code)

@@ -45,7 +45,9 @@ def run_job(job: Job) -> Outcome:
 
 def to_grade(outcome: Outcome, extracted: str | None = None) -> Grade:
     passed = sum(outcome.passed)
-    reason = outcome.reason if outcome.status == "correct" else f"{outcome.reason} ({passed}/{len(outcome.passed)} passed)"
+    reason = outcome.reason
+    if outcome.status != "correct":
+        reason = f"{outcome.reason} ({passed}/{len(outcome.passed)} passed)"
     return Grade(outcome.status == "correct", extracted, reason, GRADER_VERSION, outcome.status)
 
 

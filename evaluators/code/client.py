@@ -61,7 +61,8 @@ class Sandbox:
             hello = json.loads(ours.recv(65536).decode())
         except (OSError, ValueError) as e:
             self._proc.kill()
-            raise SandboxError(f"code sandbox did not start ({type(e).__name__}); set THINKBENCH_SANDBOX_DEBUG=1") from e
+            raise SandboxError(
+                f"code sandbox did not start ({type(e).__name__}); set THINKBENCH_SANDBOX_DEBUG=1") from e
         ours.settimeout(None)
         self._ctl, self._owner = ours, os.getpid()
         self.layers = tuple(hello["layers"])
@@ -83,7 +84,7 @@ class Sandbox:
     def run(self, job: Job) -> Outcome:
         """Grade one job; sandbox failures come back as an `error` outcome, never as an exception."""
         t0 = time.monotonic()
-        for attempt in range(2):
+        for _ in range(2):  # a dead control socket is restarted once
             ours, theirs = socket.socketpair()
             try:
                 try:

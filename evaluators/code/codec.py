@@ -80,7 +80,7 @@ def pack(value: Any, to_ref: Callable[[Any], Ref] | None = None) -> Any:
     return enc(value, 0)
 
 
-_DICTS = {collections.Counter: "C", collections.defaultdict: "D", collections.OrderedDict: "O"}
+_DICTS: dict[type, str] = {collections.Counter: "C", collections.defaultdict: "D", collections.OrderedDict: "O"}
 _DICT_TAGS = {"d": dict, "C": collections.Counter, "D": collections.defaultdict, "O": collections.OrderedDict}
 
 

@@ -17,7 +17,8 @@ from evaluators.code.check import run_job
 from evaluators.code.jobs import Job
 from evaluators.code.limits import Limits
 
-_ARROW = re.compile(r"^\s*(?:>>>\s*)?(?P<call>{name}\s*\(.*\))\s*(?:==>|=>|➞|->|→|==|should return|returns?)\s*(?P<want>.+?)\s*[.,;]?\s*$")
+_ARROW = re.compile(r"^\s*(?:>>>\s*)?(?P<call>{name}\s*\(.*\))\s*"
+                    r"(?:==>|=>|➞|->|→|==|should return|returns?)\s*(?P<want>.+?)\s*[.,;]?\s*$")
 
 
 def _docstring(prompt: str, entry_point: str) -> str:

@@ -86,7 +86,7 @@ class Rpc:
             if isinstance(exc, type) and issubclass(exc, Exception) and exc.__module__ == "builtins":
                 try:
                     err = exc(msg)
-                except Exception:  # noqa: BLE001  (constructors needing more arguments: UnicodeDecodeError)
+                except TypeError:  # constructors needing more arguments: UnicodeDecodeError, ExceptionGroup
                     pass
             raise err
         self.lost = "malformed reply from candidate"

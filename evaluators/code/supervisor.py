@@ -73,7 +73,7 @@ def supervise(job_sock: socket.socket, host: Host) -> NoReturn:
         job = Job.from_dict(wire.recv(job_sock, time.monotonic() + 60))
         signal.setitimer(signal.ITIMER_REAL, job.limits.timeout_s + 5.0)  # last resort: SIGALRM ends us
         outcome = _run(job, ours, pid, workdir, uid, in_pidns, host, layers, t0)
-    except BaseException as e:  # noqa: BLE001
+    except BaseException as e:  # noqa: BLE001 - whatever failed (even SystemExit), the grader still gets an outcome
         outcome = Outcome("error", (), f"sandbox failure: {type(e).__name__}: {e}"[:300], tuple(layers))
         reap_all()
         _drain(job_sock)
@@ -129,7 +129,7 @@ def _run(job: Job, sock: socket.socket, pid: int, workdir: Path, uid: int | None
         setup_ok, reason = False, str(e)
     except (wire.ChannelClosed, CandidateLost) as e:
         reason = f"candidate process gone: {e}" if setup_ok else f"sandbox setup failed: {e}"
-    except Exception as e:  # noqa: BLE001  (the program's top level raised)
+    except Exception as e:  # noqa: BLE001 - the program's top level raised: any exception is its answer
         reason = f"program failed to load: {type(e).__name__}: {e}"
     wait_status, cpu = _stop(pid, in_pidns)
     passed += [False] * (len(job.tests) - len(passed))
@@ -149,7 +149,7 @@ def _run_tests(job: Job, rpc: Rpc) -> tuple[list[bool], str]:
     try:
         exec(compile(job.context, "context.py", "exec"), g)  # trusted: the dataset's own prompt/helpers
         codes = [compile(t, f"test_{i}.py", "exec") for i, t in enumerate(job.tests)]
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - the dataset's test code may raise anything; all are setup errors
         raise ContextError(f"test code failed: {type(e).__name__}: {e}") from None
     try:
         g[job.entry_point] = g["candidate"] = rpc.get(job.entry_point)
@@ -175,7 +175,7 @@ def _run_tests(job: Job, rpc: Rpc) -> tuple[list[bool], str]:
             exec(code, g)
         except (CandidateTimeout, CandidateLost):
             ok = False
-        except BaseException as e:  # noqa: BLE001  (any other failure fails this test only)
+        except BaseException as e:  # noqa: BLE001 - any other failure (even SystemExit) fails this test only
             ok, why = False, f"test {i} failed: {type(e).__name__}: {e}"
         if rpc.timed_out:
             raise CandidateTimeout("deadline passed")

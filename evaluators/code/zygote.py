@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
 import os
 import select
 import shutil
@@ -86,8 +87,6 @@ def main() -> None:
     if seccomp.supported():
         seccomp.prepare(None)
     gc.freeze()  # keep the collector from touching (and so copying) the zygote's pages in every fork
-    import json  # noqa: PLC0415
-
     ctl.send(json.dumps({"layers": found, "workroot": host.workroot}).encode())
     active: set[int] = set()
     while True:

@@ -36,7 +36,8 @@ BINARY_TASKS = {
 NUMERIC_TASKS = frozenset({"multistep_arithmetic_two", "object_counting"})
 TASKS = tuple(sorted(MC_TASKS | set(BINARY_TASKS) | NUMERIC_TASKS | {"dyck_languages", "word_sorting"}))
 
-_WORDS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+          "seventeen eighteen nineteen twenty").split()
 _OPTION = re.compile(r"^\(([A-Z])\)\s*(.+?)\s*$", re.MULTILINE)
 _BRACKETS = set("()[]{}<>")
 

@@ -72,7 +72,10 @@ def extract(response: str) -> str | None:
     lines = house_lines(response)
     if not lines:
         return None
-    norm = lambda s: ", ".join(w for w in re.split(r"[\s,;|]+", s.lower().strip(" .")) if w)  # noqa: E731
+
+    def norm(s: str) -> str:
+        return ", ".join(w for w in re.split(r"[\s,;|]+", s.lower().strip(" .")) if w)
+
     return "\n".join(f"{h}: {norm(lines[h])}" for h in sorted(lines))
 
 

@@ -65,7 +65,7 @@ def grade_many(items: Sequence[Item], workers: int | None = None) -> list[Grade]
     results: dict[tuple[str, str, int | None, str], Grade] = {}
     for item in items:
         response, gold = item[0], item[1]
-        rounding = item[2] if len(item) > 2 else None  # type: ignore[misc]
+        rounding = item[2] if len(item) > 2 else None
         key = cache_key(response, gold, rounding)
         keys.append(key)
         hit = _lookup(key)

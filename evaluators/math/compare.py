@@ -46,7 +46,8 @@ class Backend(Protocol):
 def shape_name(node: Node) -> str:
     """The answer type the gold string was detected as (reported in every Grade's reason)."""
     if isinstance(node, Seq):
-        return {"tuple": "tuple", "list": "multiple answers", "set": "set", "pm": "± answers", "or": "or-list"}[node.kind]
+        kinds = {"tuple": "tuple", "list": "multiple answers", "set": "set", "pm": "± answers", "or": "or-list"}
+        return kinds[node.kind]
     if isinstance(node, Relation):
         if node.assignment():
             return "assignment"

@@ -93,10 +93,9 @@ def extract(response: str) -> Extraction:
         return Extraction((), "unterminated box")  # cut off while writing its answer: nothing committed
     tail = response[-4000:]
     for name, pattern in _PHRASES:
-        last = None
-        for last in pattern.finditer(tail):
-            pass
-        if last is not None:
+        matches = list(pattern.finditer(tail))
+        if matches:
+            last = matches[-1]
             ans = _after_phrase(tail[last.end() :])
             if ans:
                 return Extraction((ans,), name)

@@ -99,7 +99,7 @@ def grade(response: str, gold: str, *, rounding: int | None = None, deadline_s: 
         if any(g.correct for g in grades):
             return Grade.wrong(last, f"hedged: {len(distinct)} different boxed answers{via}", GRADER_VERSION)
         return Grade.wrong(last, f"{len(distinct)} boxed answers, none equivalent to gold{via}", GRADER_VERSION)
-    except Exception as e:  # the grader must never take a run down
+    except Exception as e:  # noqa: BLE001 - the grader must never take a run down; a bug becomes an "error" grade
         return Grade.wrong(None, f"grader error: {type(e).__name__}: {e}", GRADER_VERSION, "error")
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable
 
+from evaluators.math import pool
 from evaluators.math.compare import NeedSympy
+from evaluators.math.extract import boxed_answers
 from evaluators.math.fastpath import spelling
 from evaluators.math.normalize import clean
 from evaluators.math.numbers import parse_number, split_marker
@@ -79,8 +81,9 @@ def fast_leaf(text: str) -> str:
 
 
 def sympy_leaf(text: str) -> str:
-    from evaluators.math.latex_expr import DEG, PCT
-    from evaluators.math.symbolic import value
+    # Deferred: both load sympy, which only pool workers import (this runs under the pool's deadline).
+    from evaluators.math.latex_expr import DEG, PCT  # noqa: PLC0415 - sympy loads in workers only
+    from evaluators.math.symbolic import value  # noqa: PLC0415 - sympy loads in workers only
 
     e = value(split_marker(text)[0])
     return str(e.subs({DEG: 1, PCT: 1}))
@@ -94,9 +97,6 @@ def symbolic_key(answer: str) -> str:
 @lru_cache(maxsize=65536)
 def answer_key(answer: str) -> str:
     """Gold-free key: equal keys mean the same answer; different spellings of one value share a key."""
-    from evaluators.math import pool
-    from evaluators.math.extract import boxed_answers
-
     if "box" in answer:
         boxes = boxed_answers(answer)
         answer = boxes[-1] if boxes else answer

@@ -23,7 +23,8 @@ _SQRT_UNICODE = re.compile(r"\u221a\s*(\d+|[a-zA-Z])")
 
 # Digit-group separators: `{,}`, `,\!`, thin spaces between a digit and a group of exactly three digits.
 _THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,\{\}|,\\!\s*|(?<!\\)\\[,!;: ]\s*)(?=\d{3}(?!\d))")
-_SIZING = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)(?![a-zA-Z])\s*\.?")
+_SIZING = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)"
+                     r"(?![a-zA-Z])\s*\.?")
 _SPACES = re.compile(r"(?<!\\)\\(?:quad|qquad|[,;:> ])|~")
 _DROP = re.compile(r"(?<!\\)\\(?:displaystyle|textstyle|scriptstyle|!|limits|nolimits|mathstrut)(?![a-zA-Z])")
 _PHANTOM = re.compile(r"\\(?:phantom|hphantom|vphantom)\{[^{}]*\}")

@@ -3,8 +3,9 @@
 Why not SIGALRM: it only works in the main thread and cannot interrupt C code. Here the caller waits
 on a socket with a deadline; a worker that overruns is SIGKILLed and replaced, so no computation (sympy,
 bignum arithmetic, a regex) can hold a grade past the bound. Workers are forked from a fork server
-(`zygote.py`) that imported sympy once, so a replacement is ready in milliseconds. Each worker also caps its address space
-(RLIMIT_AS), so memory blow-ups end as a MemoryError or a dead worker, never a swapping host.
+(`zygote.py`) that imported sympy once, so a replacement is ready in milliseconds. Each worker also caps
+its address space (RLIMIT_AS), so memory blow-ups end as a MemoryError or a dead worker, never a
+swapping host.
 Thread-safe: any number of threads may call `call` at once; each borrows one idle worker.
 """
 
@@ -39,13 +40,13 @@ class WorkerFailed(Exception):
 def serve(conn: Connection, memory_limit: int) -> None:
     """Worker main loop (in a forked worker): run named tasks until the pipe closes."""
     try:
-        import resource
+        import resource  # noqa: PLC0415 - Unix-only; its ImportError is caught just below
 
         if memory_limit > 0:
             resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     except (ImportError, ValueError, OSError):
         pass
-    from evaluators.math.worker import run_task
+    from evaluators.math.worker import run_task  # noqa: PLC0415 - loads sympy: workers only, never the caller
 
     conn.send(("ready", os.getpid()))
     while True:
@@ -169,6 +170,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._size = 0
         self._closed = False
+        self._pid = os.getpid()  # the process that owns the workers; a forked child must make its own pool
         self._all: set[_Worker] = set()
         self.kills = 0
         self.resize(size)
@@ -257,9 +259,8 @@ def get_pool(min_size: int | None = None) -> WorkerPool:
     """The process-wide pool, created on first use (and re-created after a fork)."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None or _POOL._closed or getattr(_POOL, "_pid", os.getpid()) != os.getpid():
+        if _POOL is None or _POOL._closed or _POOL._pid != os.getpid():
             _POOL = WorkerPool(min_size or default_pool_size())
-            _POOL._pid = os.getpid()  # type: ignore[attr-defined]
         elif min_size and min_size > _POOL.size:
             _POOL.resize(min_size)
         return _POOL

@@ -111,7 +111,8 @@ _BASE = re.compile(r"(?:\\text\{)?([0-9A-Za-z]+)\}?\s*_\s*\{?\s*(\d{1,2})\s*\}?"
 _MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix|array|smallmatrix)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}", re.S)
 _WORD_OPS = re.compile(r"\\text\{\s*(or|and)\s*\}|\\(?:vee|lor)(?![a-zA-Z])|\\(?:wedge|land)(?![a-zA-Z])")
 _UNIT_TEXT = re.compile(r"\s*\\text\{\s*([^{}]*?)\s*\}\s*(?:\^\s*\{?\s*[23]\s*\}?)?$")
-_UNIT_WORDS = re.compile(r"(?<=[\d}.])\s+((?:sq(?:uare)?\.?\s+)?[A-Za-z]{2,}(?:\s+[A-Za-z]{2,})*\.?)\s*(?:\^\s*\{?\s*[23]\s*\}?)?$")
+_UNIT_WORDS = re.compile(r"(?<=[\d}.])\s+((?:sq(?:uare)?\.?\s+)?[A-Za-z]{2,}(?:\s+[A-Za-z]{2,})*\.?)"
+                         r"\s*(?:\^\s*\{?\s*[23]\s*\}?)?$")
 _GROUPED_NUMBER = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SET_BUILDER = re.compile(r"([a-zA-Z])\s*(?:\||:)\s*(.+)", re.S)
 _REL_OPS = ("<=", ">=", "!=", "=", "<", ">")

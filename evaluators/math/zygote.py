@@ -18,6 +18,9 @@ import struct
 import sys
 import threading
 import time
+from multiprocessing.connection import Connection
+
+from evaluators.math.pool import serve
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -29,17 +32,14 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _run_worker(fd: int, memory_limit: int, zygote_pid: int) -> None:
-    from multiprocessing.connection import Connection
-
-    from evaluators.math.pool import serve
-
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     threading.Thread(target=_watch_parent, args=(zygote_pid,), daemon=True).start()
     serve(Connection(fd), memory_limit)
 
 
 def main(control_fd: int, memory_limit: int) -> None:
-    import evaluators.math.worker  # noqa: F401  (the preload: sympy, math-verify)
+    # The preload: sympy and math-verify load once here, before any fork, not in whatever imports this module.
+    import evaluators.math.worker  # noqa: F401, PLC0415 - imported for its side effect, the preload above
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped automatically
     control = socket.socket(fileno=control_fd)
