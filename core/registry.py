@@ -41,11 +41,12 @@ class Registry(Generic[S]):
     def discover(self) -> None:
         if self._discovered:
             return
-        self._discovered = True
         for package in self.packages:
             pkg = importlib.import_module(package)
             for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{package}."):
                 importlib.import_module(info.name)
+        # Only once every module imported: a failing module fails every lookup, never a silently partial registry.
+        self._discovered = True
 
     def get(self, name: str) -> S:
         self.discover()

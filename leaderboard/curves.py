@@ -35,9 +35,6 @@ AXES = {
     "wall": "wall seconds per problem",
 }
 METHODS = {"majority": "majority@k", "best_of_k": "best-of-k (verifier)", "pass": "pass@k (oracle)", "as_run": "as run"}
-# Until StrategySpec carries `sample_pool` (being added beside this change), the specs that lack the field
-# are read as these four; once every spec has it, this set is never consulted and can go.
-_POOL_BEFORE_SPEC_FIELD = frozenset({"cot", "self_consistency", "best_of_n", "weighted_best_of_n"})
 HIDDEN_PARAMS = {"top_p", "max_tokens", "stop"}
 
 
@@ -106,7 +103,7 @@ def _registry_sample_pool(strategy: str) -> bool:
 
     if strategy not in STRATEGIES:
         return False
-    return bool(getattr(STRATEGIES[strategy], "sample_pool", strategy in _POOL_BEFORE_SPEC_FIELD))
+    return STRATEGIES[strategy].sample_pool
 
 
 def _axis_costs(att: pd.DataFrame) -> dict[str, np.ndarray]:
