@@ -54,6 +54,12 @@ class Registry(Generic[S]):
             raise UserError(f"unknown {self.what} {name!r}; choose one of: {', '.join(self.names())}")
         return self._specs[name]
 
+    def known(self, name: str) -> str:
+        """`name` if registered, else ValueError naming the choices: for pydantic validators of a `kind` field."""
+        if name not in self:
+            raise ValueError(f"unknown {self.what} {name!r}; choose one of: {', '.join(self.names())}")
+        return name
+
     def names(self) -> list[str]:
         self.discover()
         return sorted(self._specs)

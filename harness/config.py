@@ -45,9 +45,7 @@ class VerifierConfig(BaseModel):
     @field_validator("kind")
     @classmethod
     def _known(cls, kind: str) -> str:
-        if kind not in VERIFIERS:
-            raise ValueError(f"unknown verifier {kind!r}; choose one of: {', '.join(VERIFIERS.names())}")
-        return kind
+        return VERIFIERS.known(kind)
 
     @model_validator(mode="after")
     def _check(self) -> "VerifierConfig":

@@ -32,9 +32,7 @@ class EngineSettings(BaseModel):
     @field_validator("kind")
     @classmethod
     def _known(cls, kind: str) -> str:
-        if kind not in ENGINES:
-            raise ValueError(f"unknown engine {kind!r}; choose one of: {', '.join(ENGINES.names())}")
-        return kind
+        return ENGINES.known(kind)
 
     def identity(self) -> dict[str, Any]:
         """The settings that change outputs: hashed into the run id."""
