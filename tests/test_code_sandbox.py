@@ -401,10 +401,14 @@ def test_wrong_mutants_fail_and_right_program_passes() -> None:
 def test_timeouts_and_resource_kills_are_not_wrong_answers() -> None:
     wall = check("import time\ndef f(x):\n    time.sleep(60)\n", SQUARE_TEST, "f", limits=Limits(timeout_s=1.0))
     assert (wall.correct, wall.status) == (False, "timeout") and wall.grader_error
+    assert wall.reason.startswith("wall-clock limit") and "blocked or sleeping" in wall.reason, wall
     cpu = check("def f(x):\n    while True:\n        pass\n", SQUARE_TEST, "f",
                 limits=Limits(timeout_s=60.0, cpu_s=1.0))
     assert (cpu.correct, cpu.status) == (False, "timeout"), cpu
-    assert cpu.reason.startswith("CPU limit"), "the kernel's CPU limit, not the wall deadline, ended it"
+    assert cpu.reason.startswith("CPU time limit"), "the kernel's CPU limit, not the wall deadline, ended it"
+    # a busy loop with CPU limit = wall limit is still a CPU timeout: runnable programs are left to the kernel
+    busy = check("def f(x):\n    while True:\n        pass\n", SQUARE_TEST, "f", limits=Limits(timeout_s=1.0))
+    assert busy.status == "timeout" and busy.reason.startswith("CPU time limit"), busy
     mem = check("def f(x):\n    return len(bytearray(8 * 1024 ** 3))\n", SQUARE_TEST, "f", limits=Limits(timeout_s=5.0))
     assert (mem.correct, mem.status) == (False, "error") and "resource" in mem.reason, mem
     big = check("def f(x):\n    open('big', 'wb').write(b'0' * (8 << 20))\n    return x * x\n", SQUARE_TEST, "f",

@@ -48,6 +48,8 @@ def to_grade(outcome: Outcome, extracted: str | None = None) -> Grade:
     reason = outcome.reason
     if outcome.status != "correct":
         reason = f"{outcome.reason} ({passed}/{len(outcome.passed)} passed)"
+    if outcome.attempts > 1:
+        reason += f" after {outcome.attempts} runs (earlier runs starved of CPU by load)"
     return Grade(outcome.status == "correct", extracted, reason, GRADER_VERSION, outcome.status)
 
 

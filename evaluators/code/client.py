@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from evaluators.code import wire
@@ -82,7 +84,19 @@ class Sandbox:
             return self._ctl
 
     def run(self, job: Job) -> Outcome:
-        """Grade one job; sandbox failures come back as an `error` outcome, never as an exception."""
+        """Grade one job; sandbox failures come back as an `error` outcome, never as an exception.
+
+        A timeout caused by load (the backstop passed while the program was starved of CPU) says
+        nothing about the program: the job runs again in a fresh sandbox, up to
+        `limits.load_retries` times, each with twice the backstop, after a short pause."""
+        outcome, attempts = self._run_once(job), 1
+        while outcome.timeout_kind == "load" and attempts <= job.limits.load_retries:
+            time.sleep(random.uniform(0.1, 0.5) * attempts)  # let a burst of other work pass
+            job = replace(job, limits=replace(job.limits, backstop_factor=2 * job.limits.backstop_factor))
+            outcome, attempts = self._run_once(job), attempts + 1
+        return replace(outcome, attempts=attempts) if attempts > 1 else outcome
+
+    def _run_once(self, job: Job) -> Outcome:
         t0 = time.monotonic()
         for _ in range(2):  # a dead control socket is restarted once
             ours, theirs = socket.socketpair()
@@ -96,7 +110,7 @@ class Sandbox:
                 finally:
                     theirs.close()
                 wire.send(ours, job.to_dict())
-                reply = wire.recv(ours, time.monotonic() + job.limits.timeout_s + 30)
+                reply = wire.recv(ours, time.monotonic() + job.limits.backstop_s + 30)
                 return Outcome.from_dict(reply)
             except (wire.ChannelClosed, wire.DeadlineExceeded, CodecError, KeyError, TypeError, ValueError) as e:
                 return Outcome("error", (False,) * len(job.tests), f"sandbox supervisor failed: {e}",

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from evaluators.code.limits import Limits
 
 Status = Literal["correct", "wrong", "timeout", "error"]
+TimeoutKind = Literal["", "cpu", "wall", "load"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,12 @@ class Job:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The supervisor's verdict. `passed[i]` is test i; `layers` names the isolation in force."""
+    """The supervisor's verdict. `passed[i]` is test i; `layers` names the isolation in force.
+
+    For a `timeout`, `timeout_kind` says what ended it: "cpu" (the program used its CPU limit),
+    "wall" (it had its wall time while able to run: it blocked or slept) or "load" (the backstop
+    passed while it was starved of CPU; retried by the client, `attempts` counts the runs).
+    `waited_s` is how long the candidate and its supervisor waited for a CPU (-1: not measured)."""
 
     status: Status
     passed: tuple[bool, ...]
@@ -46,6 +52,9 @@ class Outcome:
     layers: tuple[str, ...] = ()
     cpu_s: float = 0.0
     wall_s: float = 0.0
+    timeout_kind: TimeoutKind = ""
+    waited_s: float = 0.0
+    attempts: int = 1
 
     @property
     def fraction_passed(self) -> float:
@@ -58,6 +67,9 @@ class Outcome:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Outcome":
+        kind = d.get("timeout_kind", "")
+        if kind not in ("", "cpu", "wall", "load"):
+            raise ValueError(f"unknown timeout kind {kind!r}")
         return cls(d["status"], tuple(bool(p) for p in d["passed"]), str(d["reason"]),
                    tuple(str(x) for x in d.get("layers", ())), float(d.get("cpu_s", 0.0)),
-                   float(d.get("wall_s", 0.0)))
+                   float(d.get("wall_s", 0.0)), kind, float(d.get("waited_s", 0.0)), int(d.get("attempts", 1)))

@@ -10,18 +10,33 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-program budget. `timeout_s` is wall time for loading the program and running every test."""
+    """Per-program budget (the timeout rule is in docs/sandbox.md, "Timeouts").
+
+    `cpu_s` is the program's CPU time (RLIMIT_CPU, and the kernel's rusage decides). `timeout_s` is
+    wall time for loading the program and running every test, counted in time the program and its
+    supervisor could run: time they spent waiting in a run queue for a CPU is added back, so a busy
+    machine does not shorten it; it catches programs that block or sleep. `backstop_factor` x the
+    larger of the two is the wall-clock backstop that ends a job whatever the load. A job that hits
+    the backstop before it had its `timeout_s` of running time was starved by load, not slow: it is
+    run again, up to `load_retries` times, each time with twice the backstop."""
 
     timeout_s: float = 10.0
-    cpu_s: float | None = None  # default: the wall timeout rounded up
+    cpu_s: float | None = None  # default: timeout_s rounded up
     memory_mb: int = 1024  # address space of the candidate process (and each child it forks)
     processes: int = 32  # RLIMIT_NPROC for the sandbox's own uid (only enforceable when it has one)
     open_files: int = 64
     file_size_mb: int = 16  # largest single file it may write
+    backstop_factor: float = 4.0
+    load_retries: int = 2
 
     @property
     def cpu_seconds(self) -> int:
         return max(1, math.ceil(self.cpu_s if self.cpu_s is not None else self.timeout_s))
+
+    @property
+    def backstop_s(self) -> float:
+        """Wall-clock seconds after which the job ends, however busy the machine is."""
+        return max(1.0, self.backstop_factor) * max(self.timeout_s, float(self.cpu_seconds))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,7 +23,7 @@ class CandidateLost(BaseException):
 
 
 class CandidateTimeout(BaseException):
-    """The program's wall-clock deadline passed."""
+    """The program's wall-clock deadline (or the backstop) passed."""
 
 
 class CandidateRaised(Exception):
@@ -33,7 +33,7 @@ class CandidateRaised(Exception):
 class Rpc:
     """One candidate process, seen from the supervisor."""
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, sock: socket.socket, deadline: wire.Deadline) -> None:
         self.sock = sock
         self.deadline = deadline
         self.timed_out = False

@@ -25,7 +25,8 @@ from types import CodeType
 from typing import Any, NoReturn
 
 from evaluators.code import candidate, namespaces, wire
-from evaluators.code.jobs import Job, Outcome, Status
+from evaluators.code.budget import Budget, sched_probe
+from evaluators.code.jobs import Job, Outcome, Status, TimeoutKind
 from evaluators.code.remote import CandidateLost, CandidateTimeout, Rpc
 
 UID_BASE = 2_000_000_000  # sandbox uid = UID_BASE + supervisor pid: unique among live sandboxes
@@ -71,7 +72,7 @@ def supervise(job_sock: socket.socket, host: Host) -> NoReturn:
         theirs.close()
         # Only now does the job exist in this process: the candidate's image never held it.
         job = Job.from_dict(wire.recv(job_sock, time.monotonic() + 60))
-        signal.setitimer(signal.ITIMER_REAL, job.limits.timeout_s + 5.0)  # last resort: SIGALRM ends us
+        signal.setitimer(signal.ITIMER_REAL, job.limits.backstop_s + 5.0)  # last resort: SIGALRM ends us
         outcome = _run(job, ours, pid, workdir, uid, in_pidns, host, layers, t0)
     except BaseException as e:  # noqa: BLE001 - whatever failed (even SystemExit), the grader still gets an outcome
         outcome = Outcome("error", (), f"sandbox failure: {type(e).__name__}: {e}"[:300], tuple(layers))
@@ -106,8 +107,8 @@ def _new_namespaces(layers: list[str]) -> bool:
 
 def _run(job: Job, sock: socket.socket, pid: int, workdir: Path, uid: int | None, in_pidns: bool,
          host: Host, layers: list[str], t0: float) -> Outcome:
-    deadline = time.monotonic() + job.limits.timeout_s
-    rpc = Rpc(sock, deadline)
+    budget = Budget(job.limits.timeout_s, job.limits.backstop_s, sched_probe(pid))
+    rpc = Rpc(sock, budget)
     plan = {"workdir": str(workdir), "uid": uid, "read_paths": list(host.read_paths),
             "in_pid_namespace": in_pidns, "limits": job.limits.to_dict()}
     passed: list[bool] = []
@@ -115,10 +116,10 @@ def _run(job: Job, sock: socket.socket, pid: int, workdir: Path, uid: int | None
     setup_ok = False
     try:
         wire.send(sock, {"program": job.program, "plan": plan})
-        hello = wire.recv(sock, deadline)  # sent before the program runs, so still trustworthy
+        hello = wire.recv(sock, budget)  # sent before the program runs, so still trustworthy
         layers += [str(x) for x in hello["layers"]]
         setup_ok = True
-        rpc.interpret(wire.recv(sock, deadline))  # the program's top level ran
+        rpc.interpret(wire.recv(sock, budget))  # the program's top level ran
         passed, reason = _run_tests(job, rpc)
     except CandidateTimeout:
         reason = "deadline passed"
@@ -131,17 +132,38 @@ def _run(job: Job, sock: socket.socket, pid: int, workdir: Path, uid: int | None
         reason = f"candidate process gone: {e}" if setup_ok else f"sandbox setup failed: {e}"
     except Exception as e:  # noqa: BLE001 - the program's top level raised: any exception is its answer
         reason = f"program failed to load: {type(e).__name__}: {e}"
+    budget.settle()  # while the candidate's schedstat can still be read
     wait_status, cpu = _stop(pid, in_pidns)
     passed += [False] * (len(job.tests) - len(passed))
     status = _classify(all(passed) and setup_ok and not reason, rpc, wait_status, cpu, job, setup_ok)
+    kind = _timeout_kind(rpc, budget, wait_status, cpu, job) if status == "timeout" else ""
     if status == "correct":
         reason = f"passed {len(passed)} test(s)"
-    elif status == "timeout" and not rpc.timed_out:
-        reason = f"CPU limit: {cpu:.2f}s used"
+    elif kind:
+        reason = _timeout_reason(kind, budget, cpu, job) + (" while loading the program" if "loading" in reason else "")
     elif status == "error" and setup_ok:
         reason = f"resource limit: {reason or _describe(wait_status)}"
     return Outcome(status, tuple(passed), reason[:500] or _describe(wait_status), tuple(layers), round(cpu, 4),
-                   round(time.monotonic() - t0, 4))
+                   round(time.monotonic() - t0, 4), kind, round(budget.waited_s, 4) if budget.measured else -1.0)
+
+
+def _timeout_kind(rpc: Rpc, budget: Budget, wait_status: int, cpu: float, job: Job) -> TimeoutKind:
+    """CPU first: a program that used its CPU limit is slow, whichever clock noticed first."""
+    if _cpu_limited(wait_status, cpu, job):
+        return "cpu"
+    return "load" if rpc.timed_out and budget.starved else "wall"
+
+
+def _timeout_reason(kind: TimeoutKind, budget: Budget, cpu: float, job: Job) -> str:
+    lim, wall = job.limits, budget.elapsed()
+    waited = f"{budget.waited_s:.1f} s waiting for a CPU" if budget.measured else "no scheduler statistics"
+    if kind == "cpu":
+        return f"CPU time limit: {cpu:.2f} s of CPU used (limit {lim.cpu_seconds} s) in {wall:.1f} s wall"
+    if kind == "wall":
+        return (f"wall-clock limit: {wall - budget.waited_s:.1f} s able to run (limit {lim.timeout_s:g} s) "
+                f"with only {cpu:.2f} s of CPU used (limit {lim.cpu_seconds} s): blocked or sleeping; {waited}")
+    return (f"wall-clock backstop ({lim.backstop_s:g} s) passed while the machine was busy: {cpu:.2f} s of CPU "
+            f"used (limit {lim.cpu_seconds} s), {waited}")
 
 
 def _run_tests(job: Job, rpc: Rpc) -> tuple[list[bool], str]:
@@ -256,20 +278,26 @@ def reap_all() -> None:
 
 
 def _classify(all_passed: bool, rpc: Rpc, wait_status: int, cpu: float, job: Job, setup_ok: bool) -> Status:
-    """Only trusted observations decide: the supervisor's clock, the kernel's CPU accounting and
-    exit status. A program can make itself look like a resource failure (by raising MemoryError or
-    sending itself SIGXFSZ) but never like a pass."""
+    """Only trusted observations decide: the supervisor's clock and the kernel's CPU accounting,
+    run-queue statistics and exit status. A program can make itself look like a resource failure
+    (by raising MemoryError or sending itself SIGXFSZ) but never like a pass."""
     if all_passed:
         return "correct"
     if rpc.timed_out:
         return "timeout"
-    if cpu >= job.limits.cpu_seconds * 0.95:
+    if _cpu_limited(wait_status, cpu, job):
         return "timeout"
     if not setup_ok:
         return "error"
     if rpc.memory_error or _killed_by(wait_status, signal.SIGXFSZ):
         return "error"
     return "wrong"
+
+
+def _cpu_limited(wait_status: int, cpu: float, job: Job) -> bool:
+    """The kernel's CPU limit ended it (SIGXCPU: the kernel's own rusage may show a little less
+    than the limit), or its rusage shows it used (nearly) all of it."""
+    return _killed_by(wait_status, signal.SIGXCPU) or cpu >= job.limits.cpu_seconds * 0.95
 
 
 def _killed_by(wait_status: int, sig: int) -> bool:
