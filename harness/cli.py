@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("suite", nargs="?", help="suite name as stored (default: the most recent run's)")
     rep.add_argument("--db")
     rep.add_argument("--plot", help="PNG path (default out/<suite>.png)")
+    rep.add_argument("--axis", default="generated", help="compute axis: generated (default), total, flops, wall")
+    rep.add_argument("--method", action="append", help="selection method to show (repeatable): majority, "
+                                                       "best_of_k, pass (oracle), as_run; default: all a run has")
+    rep.add_argument("--run", action="append", help="run id to include (repeatable; default: every run of the suite)")
 
     sub.add_parser("suites", help="list registered suites")
     COMMANDS.update(leaderboard_commands.register(sub))  # leaderboard, export, compare
@@ -182,20 +186,23 @@ def cmd_run(a: argparse.Namespace) -> int:
 
     store = Store(cfg.db, read_only=True)
     suite = store.run_record(summary.run_id)["suite"]
-    _report(store, suite, a.plot)
+    try:
+        _report(store, suite, a.plot)
+    except UserError as e:  # nothing to tabulate yet: the run's own status decides the exit code
+        print(f"\nno report: {e}")
     return 0 if summary.status == "complete" else 1
 
 
-def _report(store: Store, suite: str, plot_arg: str | None, run_ids: list[str] | None = None) -> None:
+def _report(store: Store, suite: str, plot_arg: str | None, run_ids: list[str] | None = None,
+            axis: str = "generated", methods: list[str] | None = None) -> None:
     """The compute-matched table (and PNG) over a suite's runs, after `run` and for `report`."""
-    from leaderboard.report import format_table, plot, suite_curves  # noqa: PLC0415 - deferred: numpy and the estimators
+    from leaderboard import report  # noqa: PLC0415 - deferred: numpy and the estimators
 
-    curves = suite_curves(store, suite, run_ids)
+    view = report.load(store.path, suite, axis, methods, run_ids)
     print()
-    print(format_table(suite, curves))
-    if curves:
-        path = plot(suite, curves, _plot_path(plot_arg, suite))
-        print(f"\nplot: {path.resolve()}")
+    print(report.format_table(view))
+    path = report.plot(view, _plot_path(plot_arg, suite))
+    print(f"\nplot: {path.resolve()}")
 
 
 def cmd_ls(a: argparse.Namespace) -> int:
@@ -255,7 +262,8 @@ def cmd_report(a: argparse.Namespace) -> int:
         if not row:
             raise UserError("the store holds no runs; run `thinkbench run` first")
         suite = row[0][0]
-    _report(store, suite, a.plot)
+    run_ids = [store.resolve_run(r) for r in a.run or []] or None
+    _report(store, suite, a.plot, run_ids, a.axis, a.method)
     return 0
 
 

@@ -120,15 +120,21 @@ def snapshot_runs(n_suites: int) -> str:
     return f"SELECT {SNAPSHOT_RUN_COLS} FROM runs{where} ORDER BY created_at"
 
 
+ATTEMPT_TRUNCATED = "TRY_CAST(meta->>'$.truncated' AS BOOLEAN) AS truncated"
+"""Whether an attempt's meta marks it cut off at a token limit (NULL: the attempt does not say)."""
+
+
 def snapshot_attempts(n_runs: int) -> str:
-    """Attempts of n_runs given runs, in run then suite order."""
-    return (f"SELECT {SNAPSHOT_ATTEMPT_COLS} FROM attempts WHERE run_id IN ({_marks(n_runs)}) "
+    """Attempts of n_runs given runs (SNAPSHOT_ATTEMPT_COLS and `truncated`), in run then suite order."""
+    return (f"SELECT {SNAPSHOT_ATTEMPT_COLS}, {ATTEMPT_TRUNCATED} FROM attempts WHERE run_id IN ({_marks(n_runs)}) "
             "ORDER BY run_id, problem_index")
 
 
 def snapshot_samples(n_runs: int) -> str:
-    """Sample pools (no texts) of n_runs given runs, sorted by (run, problem, sample)."""
-    return ("SELECT run_id, problem_id, vote_key, correct, score, generated_tokens FROM samples "
+    """Sample pools (no texts) of n_runs given runs, sorted by (run, problem, sample); `truncated`: the
+    generation stopped at its token limit (finish_reason 'length')."""
+    return ("SELECT run_id, problem_id, vote_key, correct, score, generated_tokens, "
+            "coalesce(finish_reason = 'length', false) AS truncated FROM samples "
             f"WHERE run_id IN ({_marks(n_runs)}) ORDER BY run_id, problem_id, sample_idx")
 
 

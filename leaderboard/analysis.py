@@ -1,86 +1,136 @@
-"""Accuracy against compute from one sample pool: pass@k and majority@k for every k <= n.
+"""The one analysis path: what the CLI report, the PNG, the app, `export` and `compare` read.
 
-Pure functions over arrays, usable from the CLI, the app and tests.
-- pass@k: the unbiased estimator of Chen et al. 2021, 1 - C(n-c, k) / C(n, k).
-- majority@k: the exact expectation over all size-k subsets of the n samples when there are at
-  most `exact_limit` subsets, else the mean over `draws` random subsets (an unbiased estimate,
-  seeded). Ties between answer groups give fractional credit (the chance a uniform tie-break
-  picks a correct group). Samples with no extracted answer never win a vote.
-- compute at k: k times the problem's mean tokens per sample (expected cost of k samples).
+Built on `snapshot` (one brief read-only read), `curves` (configurations: pool curves for i.i.d. runs, one point
+as run for the others, truncation rule) and `ranking` (paired bootstrap, ties). Every view takes its numbers
+and labels from here, so a number means the same thing wherever it appears.
+
+- `select`: the configurations a request asks for, or a one-line `UserError` when a run cannot provide the
+  method or axis asked for (majority@k of a beam search run; FLOPs with unknown parameter counts).
+- `points`: one row per curve point: cost, accuracy, 95% interval, truncation rate, accuracy excluding truncation.
+- `suite_view`: a suite's configurations on one axis, the shared problems, the default budget and the ranked table.
+- `tie_warning`, `lift`: whether the ranking and a configuration's gain from k = 1 to its largest k are beyond noise.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import random
-from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from core.errors import UserError
+from leaderboard import curves, ranking
+from leaderboard.curves import Config
+from leaderboard.snapshot import Snapshot
+
+SHORT = {"majority": "majority@", "best_of_k": "best-of-", "pass": "pass@"}
+NO_AXIS_HINT = {"flops": " (its parameter counts are unknown)", "wall": " (no wall times were recorded)"}
 
 
-def pass_at_k(n: int, c: int, k: int) -> float:
-    if n - c < k:
-        return 1.0
-    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+def select(snap: Snapshot, configs: list[Config], methods: list[str] | None = None, axis: str | None = None,
+           ) -> list[Config]:
+    """The configurations of the requested methods; a run that can provide none of them, or no cost on `axis`,
+    is bad input (one line naming the run and what it can provide)."""
+    if axis is not None and axis not in curves.AXES:
+        raise UserError(f"--axis {axis!r}: choose one of {', '.join(curves.AXES)}")
+    for m in methods or []:
+        if m not in curves.METHODS:
+            raise UserError(f"--method {m!r}: choose one of {', '.join(curves.METHODS)}")
+    chosen = [c for c in configs if not methods or c.method in methods]
+    for run in snap.runs.itertuples(index=False):
+        own = [c for c in configs if c.run_id == run.run_id]
+        if not own:
+            continue
+        mine = [c for c in chosen if c.run_id == run.run_id]
+        if not mine:
+            has = ", ".join(curves.METHODS[c.method] for c in own)
+            why = "" if curves.is_sample_pool(run.strategy, run.manifest) else \
+                ": its samples are not an i.i.d. pool, so it is one point as run"
+            raise UserError(f"run {run.run_id} ({run.strategy}) provides {has} only{why}; "
+                            f"no {' or '.join(curves.METHODS[m] for m in methods or [])}")
+        if axis is not None and not all(np.isfinite(c.cost(axis)).all() for c in mine):
+            raise UserError(f"run {run.run_id} ({run.strategy}) records no {curves.AXES[axis]}"
+                            f"{NO_AXIS_HINT.get(axis, '')}; pick another --axis")
+    return chosen
 
 
-def _vote(keys: Sequence[str | None], correct: Sequence[bool]) -> float:
-    counts = Counter(k for k in keys if k is not None)
-    if not counts:
-        return 0.0
-    top = max(counts.values())
-    winners = [k for k, v in counts.items() if v == top]
-    right = {k for k, ok in zip(keys, correct) if ok and k is not None}
-    return sum(1 for w in winners if w in right) / len(winners)
-
-
-def majority_at_k(keys: Sequence[str | None], correct: Sequence[bool], k: int, exact_limit: int = 20000,
-                  draws: int = 2000, seed: int = 0) -> float:
-    n = len(keys)
-    if k > n or k <= 0:
-        raise ValueError(f"k={k} outside 1..{n}")
-    if math.comb(n, k) <= exact_limit:
-        subsets = itertools.combinations(range(n), k)
-        total, count = 0.0, 0
-        for sub in subsets:
-            total += _vote([keys[i] for i in sub], [correct[i] for i in sub])
-            count += 1
-        return total / count
-    rng = random.Random(seed)
-    return sum(_vote(*zip(*[(keys[i], correct[i]) for i in rng.sample(range(n), k)])) for _ in range(draws)) / draws
+def points(c: Config, problems: np.ndarray | None, axis: str) -> pd.DataFrame:
+    """Every curve point of one configuration on the given problems: k, cost on `axis`, accuracy with its 95%
+    bootstrap interval over problems, truncation rate and accuracy excluding truncated samples."""
+    idx = c.rows(problems)
+    lo, hi = ranking.curve_band(c, problems)
+    return pd.DataFrame({"key": c.key, "label": c.label, "method": c.method, "oracle": c.oracle,
+                         "k": c.ks.astype(int), "cost": c.cost(axis, idx), "accuracy": c.accuracy(idx),
+                         "lo": lo, "hi": hi, "truncated": c.truncation(idx), "accuracy_excl": c.accuracy_excl(idx)})
 
 
 @dataclass
-class CurvePoint:
+class SuiteView:
+    suite: str
+    axis: str
+    configs: list[Config]   # every configuration with a cost on the axis (oracle ones included)
+    problems: np.ndarray    # shared by every ranked configuration
+    budget: float
+    table: pd.DataFrame     # ranking.rank at the budget
+
+    @property
+    def ranked(self) -> list[Config]:
+        return [c for c in self.configs if not c.oracle]
+
+
+def suite_view(configs: list[Config], suite: str, axis: str = "generated", budget: float | None = None) -> SuiteView:
+    """A suite's configurations ranked at `budget` (default: the smallest full-pool cost) on `axis`."""
+    drawn = [c for c in configs if c.suite == suite and np.isfinite(c.cost(axis)).all()]
+    ranked = [c for c in drawn if not c.oracle]
+    if not ranked:
+        raise UserError(f"no finished configuration of suite {suite!r} records {curves.AXES[axis]}")
+    problems = ranking.common_problems(ranked)
+    if len(problems) == 0:
+        raise UserError(f"the configurations of suite {suite!r} share no problems; pick runs with --run")
+    budget = ranking.default_budget(ranked, axis, problems) if budget is None else budget
+    return SuiteView(suite, axis, drawn, problems, budget, ranking.rank(ranked, budget, axis, problems=problems))
+
+
+def tie_warning(table: pd.DataFrame) -> str | None:
+    """One line when ranking's tie rule puts configurations on a shared rank (their intervals overlap)."""
+    if len(table) < 2:
+        return None
+    counts = table["rank"].value_counts()
+    shared = counts[counts > 1]
+    if shared.empty:
+        return None
+    ranks = ", ".join(f"={r}" for r in sorted(shared.index))
+    return (f"warning: {int(shared.sum())} of {len(table)} configurations share a rank ({ranks}): their 95% "
+            "intervals overlap, so their order at this budget is a tie within noise")
+
+
+@dataclass
+class Lift:
+    label: str
+    method: str
     k: int
-    tokens_per_problem: float
-    pass_at_k: float
-    majority_at_k: float
+    diff: float
+    lo: float
+    hi: float
+
+    @property
+    def beyond_noise(self) -> bool:
+        return self.lo > 0 or self.hi < 0
+
+    def line(self) -> str:
+        m = SHORT[self.method]
+        verdict = "beyond noise" if self.beyond_noise else "within noise"
+        return (f"lift {m}{self.k} - {m}1: {self.diff:+.2f} [{self.lo:+.2f}, {self.hi:+.2f}] ({verdict}) "
+                f"for {self.label}")
 
 
-def pool_curve(problems: list[tuple[list[str | None], list[bool], list[int]]],
-               ks: list[int] | None = None) -> list[CurvePoint]:
-    """Mean over problems of pass@k and majority@k, with expected generated tokens per problem at k.
-
-    Delegates to the vectorised estimators (leaderboard.estimators); the scalar functions above are
-    the readable reference they are tested against."""
-    import numpy as np  # noqa: PLC0415 - deferred with the estimators below
-
-    from leaderboard import estimators as est  # noqa: PLC0415 - deferred: numba loads only when a curve is computed
-
-    problems = [p for p in problems if p[0]]
-    if not problems:
-        return []
-    n = min(len(p[0]) for p in problems)
-    ks = ks or [k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k <= n] or [n]
-    off = np.cumsum([0] + [len(p[0]) for p in problems])
-    codes: dict[str, int] = {}
-    label = np.array([-1 if key is None else codes.setdefault(key, len(codes))
-                      for keys, _, _ in problems for key in keys])
-    correct = np.array([bool(c) for _, cs, _ in problems for c in cs])
-    K = max(ks)
-    maj = est.majority_curves(off, label, correct, K).mean(axis=0)
-    pas = est.pass_curves(np.diff(off), np.add.reduceat(correct.astype(int), off[:-1]), K).mean(axis=0)
-    per_sample = sum(sum(t) / len(t) for _, _, t in problems if t) / len(problems)
-    return [CurvePoint(k, k * per_sample, float(pas[k - 1]), float(maj[k - 1])) for k in ks]
+def lift(c: Config, problems: np.ndarray | None = None, alpha: float = 0.05, n_boot: int = ranking.N_BOOT,
+         seed: int = 0) -> Lift | None:
+    """The gain from k = 1 to the largest k, with a paired-bootstrap interval over problems (None: one point)."""
+    if c.oracle or len(c.ks) < 2:
+        return None
+    acc = c.acc[c.rows(problems)]
+    d = acc[:, -1] - acc[:, 0]
+    boot = ranking.bootstrap_weights(len(d), n_boot, seed) @ d
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    return Lift(c.label, c.method, int(c.ks[-1]), float(d.mean()), float(lo), float(hi))

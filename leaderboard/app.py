@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import UserError
-from leaderboard import curves, ranking, snapshot
+from leaderboard import analysis, curves, ranking, snapshot
 
 TTL_SECONDS = 5
 MANIFEST_KEYS = ["model", "engine", "engine_version", "dtype", "seed", "prompt_template", "git_revision",
@@ -62,12 +62,8 @@ def progress(snap: snapshot.Snapshot) -> None:
 
 
 def curve_frame(configs: list[curves.Config], axis: str, problems: np.ndarray) -> pd.DataFrame:
-    frames = []
-    for c in configs:
-        idx = c.rows(problems)
-        lo, hi = ranking.curve_band(c, problems)
-        frames.append(pd.DataFrame({"configuration": c.label, "k": c.ks.astype(int), "compute": c.cost(axis, idx),
-                                    "accuracy": c.accuracy(idx), "lo": lo, "hi": hi, "oracle": c.oracle}))
+    frames = [analysis.points(c, problems, axis).rename(columns={"label": "configuration", "cost": "compute"})
+              for c in configs]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return df[np.isfinite(df.compute) & (df.compute > 0)] if len(df) else df
 
@@ -82,7 +78,8 @@ def curve_chart(df: pd.DataFrame, front: list[ranking.Point], configs: list[curv
         x=x, y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1])), color="configuration:N",
         strokeDash=alt.condition("datum.oracle", alt.value([5, 4]), alt.value([1, 0])),
         tooltip=["configuration", "k", alt.Tooltip("compute:Q", format=".4g"), alt.Tooltip("accuracy:Q", format=".3f"),
-                 alt.Tooltip("lo:Q", format=".3f"), alt.Tooltip("hi:Q", format=".3f")])
+                 alt.Tooltip("lo:Q", format=".3f"), alt.Tooltip("hi:Q", format=".3f"),
+                 alt.Tooltip("truncated:Q", format=".1%"), alt.Tooltip("accuracy_excl:Q", format=".3f")])
     labels = {c.key: c.label for c in configs}
     fr = pd.DataFrame([{"compute": p.cost, "accuracy": p.acc, "k": p.k, "configuration": labels[p.key]} for p in front])
     frontier = alt.Chart(fr).mark_line(color="black", strokeWidth=3, opacity=0.7, point=alt.OverlayMarkDef(
@@ -100,6 +97,8 @@ def ranking_frame(table: pd.DataFrame) -> pd.DataFrame:
         "Δ vs leader": ["leader" if i == 0 else f"{d:+.3f} [{a:+.3f}, {b:+.3f}]"
                         for i, (d, a, b) in enumerate(zip(table.delta, table.delta_lo, table.delta_hi))],
         "tie": ["" if i == 0 else ("tied with leader" if t else "") for i, t in enumerate(table.tied)],
+        "truncated": table.truncated.map(lambda v: f"{v:.1%}" if np.isfinite(v) else "?"),
+        "acc. excl. truncated": table.accuracy_excl.round(3),
     })
 
 
@@ -149,6 +148,9 @@ def suite_board(suite: str, cs: list[curves.Config], axis: str) -> None:
         st.warning("No configuration has a point within this budget; raise it.")
     else:
         st.dataframe(ranking_frame(table), hide_index=True, width="stretch")
+        warning = analysis.tie_warning(table)
+        if warning:
+            st.warning(warning)
         if table.attrs.get("over_budget"):
             st.caption("Over budget: " + "; ".join(table.attrs["over_budget"]))
     drawn = [c for c in cs if np.isfinite(c.cost(axis, c.rows(problems))).all()]

@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
     ex.add_argument("--out", required=True, help="output folder, e.g. site/")
     ex.add_argument("--db")
     ex.add_argument("--suite", action="append", help="suite to include (repeatable; default: all)")
+    ex.add_argument("--method", action="append", choices=["majority", "best_of_k", "pass", "as_run"],
+                    help="selection method to include (repeatable; default: every one a run has)")
 
     cmp = sub.add_parser("compare", help="paired test of a candidate run against a base run; exit 1 if worse")
     cmp.add_argument("base", help="base run id (or unique prefix)")
@@ -46,8 +48,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
     cmp.add_argument("--axis", choices=AXIS_CHOICES, default="generated", help="budget axis (default generated tokens)")
     cmp.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     cmp.add_argument("--test", choices=["bootstrap", "mcnemar"], default="bootstrap")
-    cmp.add_argument("--method", choices=["majority", "best_of_k"], default="majority",
-                     help="selection read off the pool when --budget is given")
+    cmp.add_argument("--method", choices=["majority", "best_of_k", "as_run"],
+                     help="selection read off the pool when --budget is given (default: majority for sample pools, "
+                          "as run for other strategies)")
     cmp.add_argument("--db", help="store holding the candidate (and the base, unless --base-db)")
     cmp.add_argument("--base-db", help="store holding the base run, e.g. a pinned baseline")
     return {"leaderboard": cmd_leaderboard, "export": cmd_export, "compare": cmd_compare}
@@ -69,7 +72,7 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
 def cmd_export(a: argparse.Namespace) -> int:
     from leaderboard.export import export  # noqa: PLC0415 - deferred: every `thinkbench` invocation imports this module
 
-    written = export(a.db, Path(a.out), a.suite)
+    written = export(a.db, Path(a.out), a.suite, a.method)
     for p in written:
         print(p)
     return 0

@@ -1,7 +1,8 @@
 """The CI regression gate: is a candidate run significantly worse than a base run on the problems both share?
 
 Per shared problem we take each run's accuracy: as run (the attempt's grade) by default, or at a
-compute budget, its curve point within the budget (majority@k; best-of-k when asked). The test is a
+compute budget, its curve point within the budget (majority@k, or best-of-k when asked, for sample pools; the
+one point as run for other strategies; asking a method a run cannot provide is bad input, exit 2). The test is a
 paired bootstrap of the mean difference over problems (default) or, for as-run grades, the exact
 McNemar test on discordant problems. "Significantly worse" means the (1 - alpha) interval of
 candidate - base lies wholly below 0 (bootstrap) or McNemar rejects at alpha with the candidate behind.
@@ -16,7 +17,7 @@ import numpy as np
 
 from core.errors import UserError
 from harness.store import Store
-from leaderboard import curves, ranking, snapshot
+from leaderboard import analysis, curves, ranking, snapshot
 
 
 @dataclass
@@ -51,25 +52,33 @@ def mcnemar_p(base: np.ndarray, cand: np.ndarray) -> float:
 
 
 def _values(snap: snapshot.Snapshot, run_id: str, problems: np.ndarray, budget: float | None, axis: str,
-            method: str) -> tuple[np.ndarray, str, str]:
+            method: str | None) -> tuple[np.ndarray, str, str]:
+    """Per-problem accuracy of one run: as run (no budget), or its curve point within the budget. Labels are
+    `curves.label_for`'s, as in the report, the app and the export."""
+    run = snap.runs.set_index("run_id").loc[run_id]
     if budget is None:
         att = snap.attempts[(snap.attempts.run_id == run_id) & snap.attempts.error.isna()].set_index("problem_id")
-        return att.loc[problems, "correct"].fillna(False).astype(float).to_numpy(), "as run", ""
-    configs = [c for c in curves.build(snap, methods=(method, "as_run")) if c.run_id == run_id]
+        label = curves.label_for(run.model, run.strategy, run.identity, "as_run")
+        return att.loc[problems, "correct"].fillna(False).astype(float).to_numpy(), label, ""
+    one = snapshot.Snapshot(snap.path, snap.runs[snap.runs.run_id == run_id], snap.attempts, snap.pools,
+                            snap.taken_at, snap.read_seconds)
+    built = [c for c in curves.build(one, methods=("majority", "best_of_k", "as_run")) if c.run_id == run_id]
+    configs = analysis.select(one, built, [method] if method else None, axis)
     if not configs:
-        raise UserError(f"run {run_id} has no {method} curve; try --method majority or no --budget")
-    c = configs[0]
+        raise UserError(f"run {run_id} has no finished problems to compare")
+    c = configs[0]  # majority before as_run when no --method was given
     rows = c.rows(problems)
     j = ranking.pick_k(c.cost(axis, rows), budget)
     if j is None:
         raise UserError(f"run {run_id} has no point within budget {budget:g} on axis {axis} "
                         f"(its cheapest costs {c.cost(axis, rows)[0]:.4g}); raise --budget")
-    return c.acc[rows, j], c.label, f"k={int(c.ks[j])} at {c.cost(axis, rows)[j]:.4g}"
+    at = "as run" if c.method == "as_run" else f"k={int(c.ks[j])}"
+    return c.acc[rows, j], c.label, f"{at} at {c.cost(axis, rows)[j]:.4g}"
 
 
 def compare(base: str, candidate: str, db: str | None = None, base_db: str | None = None,
             budget: float | None = None, axis: str = "generated", alpha: float = 0.05, test: str = "bootstrap",
-            method: str = "majority", n_boot: int = 10000, seed: int = 0) -> Comparison:
+            method: str | None = None, n_boot: int = 10000, seed: int = 0) -> Comparison:
     if not 0 < alpha < 1:
         raise UserError(f"--alpha {alpha} must lie between 0 and 1")
     if axis not in curves.AXES:
@@ -110,8 +119,7 @@ def compare(base: str, candidate: str, db: str | None = None, base_db: str | Non
     else:
         raise UserError(f"--test {test!r}: choose bootstrap or mcnemar")
     detail = "" if budget is None else f"base {db_}, candidate {dc} ({axis})"
-    return Comparison(base_id, cand_id, lb if budget is not None else str(rb.model) + " · " + str(rb.strategy),
-                      lc if budget is not None else str(rc.model) + " · " + str(rc.strategy), str(rb.suite),
+    return Comparison(base_id, cand_id, lb, lc, str(rb.suite),
                       len(problems), float(vb.mean()), float(vc.mean()), float(d.mean()), lo, hi, alpha, test, p,
                       bool(worse), detail)
 

@@ -10,6 +10,14 @@ Only runs whose samples are i.i.d. draws yield curves for k < n: the run's manif
 (`sample_pool`, from its strategy's spec); runs stored before the manifest carried it ask the
 strategy registry (`is_sample_pool`).
 
+Truncation: a sample whose generation stopped at its token limit (finish_reason 'length') never committed to an
+answer. In majority@k and best-of-k it counts as no answer (it never wins a vote and is never a correct pick),
+exactly like a sample with no extracted answer; pass@k, the oracle bound, still counts it when it was graded
+correct. Every configuration also carries its truncation rate (share of pool samples truncated; for `as_run`,
+share of attempts whose meta says `truncated`, unknown where none says) and its accuracy excluding truncated
+samples (the same estimator over each problem's untruncated samples; a problem with fewer than k of them is left
+out at k).
+
 Compute at k: a uniform k-subset of a problem's n samples costs, in expectation, k/n of what the whole
 attempt cost on the chosen axis. That is exact for generated tokens (k times the mean sample length)
 and the documented convention for the prompt, verifier, FLOPs and wall-time shares of the attempt.
@@ -20,7 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -54,6 +62,8 @@ class Config:
     unit_cost: dict[str, np.ndarray]  # axis -> (P,) cost of one sample (k=1); NaN where unknown
     difficulty: np.ndarray = field(default_factory=lambda: np.zeros(0))
     subject: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    trunc: np.ndarray | None = None     # (P,) share of the problem's samples (attempt) truncated; NaN: unknown
+    acc_excl: np.ndarray | None = None  # (P, K) accuracy over untruncated samples; NaN: fewer than k of them
 
     @property
     def oracle(self) -> bool:
@@ -73,15 +83,42 @@ class Config:
         a = self.acc if rows is None else self.acc[rows]
         return a.mean(axis=0) if len(a) else np.full(len(self.ks), np.nan)
 
+    def truncation(self, rows: np.ndarray | None = None) -> float:
+        """Share of truncated samples over the problems (NaN when no problem says)."""
+        if self.trunc is None:
+            return 0.0
+        t = self.trunc if rows is None else self.trunc[rows]
+        return _nanmean(t[:, None])[0]
+
+    def accuracy_excl(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Accuracy at each k with truncated samples left out (NaN at a k no problem reaches)."""
+        if self.acc_excl is None:
+            return self.accuracy(rows)
+        return _nanmean(self.acc_excl if rows is None else self.acc_excl[rows])
+
+
+def _nanmean(a: np.ndarray) -> np.ndarray:
+    """Column means over finite entries; NaN for a column with none (no RuntimeWarning)."""
+    ok = np.isfinite(a)
+    n = ok.sum(axis=0)
+    return np.where(n > 0, np.where(ok, a, 0.0).sum(axis=0) / np.maximum(n, 1), np.nan)
+
 
 def label_for(model: str, strategy: str, identity_json: str | None, method: str) -> str:
     params = json.loads(identity_json or "{}").get("params", {})
-    bits = [f"{k}={v}" for k, v in sorted(params.items()) if k not in HIDDEN_PARAMS]
+    bits = [f"{k}={_shown(v)}" for k, v in sorted(params.items()) if k not in HIDDEN_PARAMS]
     seed = json.loads(identity_json or "{}").get("seed")
     if seed:
         bits.append(f"seed={seed}")
     head = f"{model} · {strategy} {' '.join(bits)}".strip()
     return head if method == "as_run" else f"{head} · {METHODS[method]}"
+
+
+def _shown(value: Any) -> str:
+    """A parameter value on one line: strings with whitespace or control characters are quoted and escaped."""
+    if isinstance(value, str) and (not value.isprintable() or " " in value or not value):
+        return json.dumps(value)
+    return str(value)
 
 
 def is_sample_pool(strategy: str, manifest_json: str | dict | None) -> bool:
@@ -137,14 +174,20 @@ def build(snap: Snapshot, methods: tuple[str, ...] = tuple(METHODS), draws: int 
         if is_sample_pool(run.strategy, run.manifest) and b > a:
             out += _pool_configs(run, att, pools, a, b, methods, draws, base)
         elif "as_run" in methods:
-            cost = _axis_costs(att)
-            label = label_for(run.model, run.strategy, run.identity, "as_run")
-            out.append(Config(key=f"{run.run_id}:as_run", label=label,
-                              method="as_run", problems=att.problem_id.to_numpy(dtype=object), ks=np.ones(1),
-                              acc=att.correct.fillna(False).astype(float).to_numpy()[:, None], unit_cost=cost,
-                              difficulty=att.difficulty.astype(float).to_numpy(),
-                              subject=att.subject.to_numpy(dtype=object), **base))
+            out.append(_as_run_config(run, att, base))
     return out
+
+
+def _as_run_config(run: Any, att: pd.DataFrame, base: dict[str, Any]) -> Config:
+    """One point: the attempt as run, at the cost its ledger recorded."""
+    acc = att.correct.fillna(False).astype(float).to_numpy()
+    flag = att["truncated"] if "truncated" in att else pd.Series([None] * len(att))
+    trunc = pd.to_numeric(flag.astype(object).map({True: 1.0, False: 0.0}), errors="coerce").to_numpy(dtype=float)
+    return Config(key=f"{run.run_id}:as_run", label=label_for(run.model, run.strategy, run.identity, "as_run"),
+                  method="as_run", problems=att.problem_id.to_numpy(dtype=object), ks=np.ones(1),
+                  acc=acc[:, None], unit_cost=_axis_costs(att), difficulty=att.difficulty.astype(float).to_numpy(),
+                  subject=att.subject.to_numpy(dtype=object), trunc=trunc,
+                  acc_excl=np.where(trunc == 1.0, np.nan, acc)[:, None], **base)
 
 
 def _run_bounds(pool_run: np.ndarray) -> dict[str, tuple[int, int]]:
@@ -164,26 +207,47 @@ def _pool_configs(run: Any, att: pd.DataFrame, pools: Pools, a: int, b: int, met
     keep = np.flatnonzero(pd.Index(probs).isin(att.index))
     if len(keep) == 0:
         return []
-    off, label, correct, score = est._take(pools.off, a + keep, pools.label, pools.correct, pools.score)
+    off, label, correct, score, cut = est._take(pools.off, a + keep, pools.label, pools.correct, pools.score,
+                                                pools.truncated)
     probs = probs[keep]
     sizes = est.pool_sizes(off)
     K = int(sizes.min())
     att = att.loc[probs]
     unit = {ax: v / sizes for ax, v in _axis_costs(att).items()}
-    ks = np.arange(1, K + 1, dtype=float)
-    common = dict(problems=probs, ks=ks, unit_cost=unit, difficulty=att.difficulty.astype(float).to_numpy(),
-                  subject=att.subject.to_numpy(dtype=object), **base)
+    common = dict(problems=probs, ks=np.arange(1, K + 1, dtype=float), unit_cost=unit,
+                  difficulty=att.difficulty.astype(float).to_numpy(), subject=att.subject.to_numpy(dtype=object),
+                  trunc=np.add.reduceat(cut.astype(np.float64), off[:-1]) / sizes, **base)
     out = []
-
-    def mk(m: str, acc: np.ndarray) -> Config:
-        return Config(key=f"{run.run_id}:{m}", label=label_for(run.model, run.strategy, run.identity, m),
-                      method=m, acc=acc, **common)
-
-    if "majority" in methods:
-        out.append(mk("majority", est.majority_curves(off, label, correct, K, draws=draws)))
-    if "best_of_k" in methods and np.isfinite(score).any():
-        out.append(mk("best_of_k", est.best_of_k_curves(off, score, correct, K)))
-    if "pass" in methods:
-        c = np.add.reduceat(correct.astype(np.int64), off[:-1])
-        out.append(mk("pass", est.pass_curves(sizes, c, K)))
+    for m, curve in _estimators(methods, draws, score):
+        acc = curve(off, label, correct, score, cut, K)
+        if cut.any():  # the same estimator over each problem's untruncated samples
+            sub = est.keep_samples(off, ~cut, label, correct, score, cut)
+            excl = est.by_pool_size(sub[0], K, curve, *sub[1:])
+        else:
+            excl = acc
+        out.append(Config(key=f"{run.run_id}:{m}", label=label_for(run.model, run.strategy, run.identity, m),
+                          method=m, acc=acc, acc_excl=excl, **common))
     return out
+
+
+Curve = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
+
+
+def _estimators(methods: tuple[str, ...], draws: int | None, score: np.ndarray) -> list[tuple[str, Curve]]:
+    """(method, curve(off, label, correct, score, truncated, K)) for the requested methods this pool supports.
+    A truncated sample votes as no answer and is never a correct best-of-k pick; pass@k counts it as graded."""
+
+    def majority(off: np.ndarray, label: np.ndarray, correct: np.ndarray, score: np.ndarray, cut: np.ndarray,
+                 K: int) -> np.ndarray:
+        return est.majority_curves(off, np.where(cut, -1, label), correct, K, draws=draws)
+
+    def best_of_k(off: np.ndarray, label: np.ndarray, correct: np.ndarray, score: np.ndarray, cut: np.ndarray,
+                  K: int) -> np.ndarray:
+        return est.best_of_k_curves(off, score, correct & ~cut, K)
+
+    def pass_(off: np.ndarray, label: np.ndarray, correct: np.ndarray, score: np.ndarray, cut: np.ndarray,
+              K: int) -> np.ndarray:
+        return est.pass_curves(est.pool_sizes(off), np.add.reduceat(correct.astype(np.int64), off[:-1]), K)
+
+    table: list[tuple[str, Curve]] = [("majority", majority), ("best_of_k", best_of_k), ("pass", pass_)]
+    return [(m, f) for m, f in table if m in methods and (m != "best_of_k" or np.isfinite(score).any())]

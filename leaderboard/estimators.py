@@ -22,6 +22,8 @@ accuracy of a uniformly random k-subset of the pool, for k = 1..K with K = min n
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from numba import njit
 
@@ -237,6 +239,28 @@ def majority_curves(off: np.ndarray, label: np.ndarray, correct: np.ndarray, K: 
             voting = (sub_label >= 0) & sub_right  # k = 1 exactly; k = n is exact already (every ordering agrees)
             part[:, 0] = np.add.reduceat(voting.astype(np.float64), sub_off[:-1]) / pool_sizes(sub_off)
         out[rows] = part
+    return out
+
+
+def keep_samples(off: np.ndarray, keep: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The CSR pool of the kept samples only (a pool may become smaller, or empty)."""
+    sizes = pool_sizes(off)
+    counts = np.bincount(np.repeat(np.arange(len(sizes)), sizes)[keep], minlength=len(sizes))
+    new_off = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_off[1:])
+    return (new_off, *(c[keep] for c in cols))
+
+
+def by_pool_size(off: np.ndarray, K: int, curve: Callable[..., np.ndarray], *cols: np.ndarray) -> np.ndarray:
+    """(P, K) curves of ragged pools: `curve(off, *cols, K_m)` on each group of pools of size m with K_m = min(m, K);
+    NaN where k exceeds a pool's size (an empty pool is NaN throughout)."""
+    sizes = pool_sizes(off)
+    out = np.full((len(sizes), K), np.nan)
+    for m in np.unique(sizes[sizes > 0]):
+        rows = np.flatnonzero(sizes == m)
+        sub_off, *sub = _take(off, rows, *cols)
+        km = min(int(m), K)
+        out[rows, :km] = curve(sub_off, *sub, km)[:, :km]
     return out
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
-from leaderboard import curves, ranking, snapshot
+from leaderboard import analysis, curves, ranking, snapshot
 from leaderboard.site_template import render
 
 N_BUDGETS = 8
@@ -52,19 +52,21 @@ def suite_payload(configs: list[curves.Config]) -> tuple[dict, list[dict], list[
     rows, rank_rows, payload_configs = [], [], []
     for c in configs:
         idx = c.rows(problems)
-        acc = c.accuracy(idx)
-        lo, hi = ranking.curve_band(c, problems)
+        pts = analysis.points(c, problems, "generated")
         cost = {ax: c.cost(ax, idx) for ax in curves.AXES}
         payload_configs.append({
             "key": c.key, "label": c.label, "method": c.method, "oracle": c.oracle, "status": c.status,
-            "ks": c.ks.astype(int).tolist(), "acc": acc.round(5).tolist(), "lo": lo.round(5).tolist(),
-            "hi": hi.round(5).tolist(), "cost": {ax: [_finite(x) for x in v] for ax, v in cost.items()},
+            "ks": c.ks.astype(int).tolist(), "acc": pts.accuracy.round(5).tolist(), "lo": pts.lo.round(5).tolist(),
+            "hi": pts.hi.round(5).tolist(), "cost": {ax: [_finite(x) for x in v] for ax, v in cost.items()},
+            "truncated": _finite(c.truncation(idx)),
+            "acc_excl": [_finite(round(x, 5)) for x in pts.accuracy_excl],
         })
-        for j, k in enumerate(c.ks):
+        for p in pts.itertuples():
+            j = p.Index
             rows.append({"suite": c.suite, "key": c.key, "run_id": c.run_id, "label": c.label, "method": c.method,
-                         "oracle": c.oracle, "k": int(k), "accuracy": float(acc[j]), "lo": float(lo[j]),
-                         "hi": float(hi[j]), "problems": len(idx),
-                         **{f"cost_{ax}": float(v[j]) for ax, v in cost.items()}})
+                         "oracle": c.oracle, "k": int(p.k), "accuracy": float(p.accuracy), "lo": float(p.lo),
+                         "hi": float(p.hi), "truncated": float(p.truncated), "accuracy_excl": float(p.accuracy_excl),
+                         "problems": len(idx), **{f"cost_{ax}": float(v[j]) for ax, v in cost.items()}})
     rankings: dict[str, dict[str, Any]] = {}
     for axis in curves.AXES:
         usable = [c for c in configs if np.isfinite(c.cost(axis, c.rows(problems))).all()]
@@ -78,7 +80,8 @@ def suite_payload(configs: list[curves.Config]) -> tuple[dict, list[dict], list[
                 continue
             df.insert(0, "shown", ranking.rank_label(df))
             recs = json.loads(df.drop(columns=["problems"]).to_json(orient="records"))
-            tables.append({"budget": b, "default": b == default, "rows": recs, "over": df.attrs.get("over_budget", [])})
+            tables.append({"budget": b, "default": b == default, "rows": recs, "over": df.attrs.get("over_budget", []),
+                           "warning": analysis.tie_warning(df)})
             rank_rows += [{**r, "axis": axis, "budget": b} for r in recs]
         if tables:
             auc = ranking.summary(usable, axis, problems)
@@ -87,10 +90,10 @@ def suite_payload(configs: list[curves.Config]) -> tuple[dict, list[dict], list[
     return {"configs": payload_configs, "rankings": rankings, "problems": len(problems)}, rows, rank_rows
 
 
-def export(db: str | None, out: Path, suites: list[str] | None = None) -> list[Path]:
+def export(db: str | None, out: Path, suites: list[str] | None = None, methods: list[str] | None = None) -> list[Path]:
     snap = snapshot.load(db, suites=suites)
     snapshot.require_runs(snap)
-    configs = curves.build(snap)
+    configs = analysis.select(snap, curves.build(snap), methods)
     if not configs:
         raise UserError(f"no finished problems in {snap.path} to export; let a run commit first")
     data: dict[str, Any] = {"suites": {}, "axes": curves.AXES, "methods": curves.METHODS}

@@ -71,7 +71,7 @@ def rank(configs: list[Config], budget: float, axis: str = "generated", alpha: f
     """The compute-matched leaderboard at `budget` (oracle configurations excluded)."""
     configs = [c for c in configs if not c.oracle]
     cols = ["rank", "tied", "label", "key", "suite", "method", "k", "cost", "accuracy", "lo", "hi",
-            "delta", "delta_lo", "delta_hi", "problems", "status"]
+            "delta", "delta_lo", "delta_hi", "truncated", "accuracy_excl", "problems", "status"]
     if not configs:
         return pd.DataFrame(columns=cols)
     problems = common_problems(configs) if problems is None else problems
@@ -84,7 +84,7 @@ def rank(configs: list[Config], budget: float, axis: str = "generated", alpha: f
         if j is None:
             over.append(c)
             continue
-        rows.append((c, j, c.cost(axis, idx)[j], c.acc[idx, j]))
+        rows.append((c, j, c.cost(axis, idx)[j], c.acc[idx, j], idx))
     if not rows:
         return pd.DataFrame(columns=cols)
     A = np.stack([r[3] for r in rows], axis=1)  # (P, C)
@@ -101,6 +101,8 @@ def rank(configs: list[Config], budget: float, axis: str = "generated", alpha: f
         "suite": [r[0].suite for r in rows], "method": [r[0].method for r in rows],
         "k": [int(r[0].ks[r[1]]) for r in rows], "cost": [float(r[2]) for r in rows], "accuracy": point,
         "lo": lo, "hi": hi, "delta": point - point[lead], "delta_lo": dlo, "delta_hi": dhi,
+        "truncated": [r[0].truncation(r[4]) for r in rows],
+        "accuracy_excl": [float(r[0].accuracy_excl(r[4])[r[1]]) for r in rows],
         "problems": len(problems), "status": [r[0].status for r in rows],
     })
     df = df.sort_values(["rank", "accuracy"], ascending=[True, False], kind="stable").reset_index(drop=True)
@@ -201,9 +203,11 @@ def breakdown(configs: list[Config], budget: float, axis: str = "generated", by:
     return pd.DataFrame(recs, columns=["group", "label", "key", "k", "problems", "accuracy", "lo", "hi"])
 
 
-def curve_band(config: Config, problems: np.ndarray | None = None, alpha: float = 0.05, n_boot: int = 200,
+def curve_band(config: Config, problems: np.ndarray | None = None, alpha: float = 0.05, n_boot: int = N_BOOT,
                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise bootstrap interval of the mean accuracy at every k (for the CI bands of the charts)."""
+    """Pointwise bootstrap interval of the mean accuracy at every k (the CI bands and every table's points).
+
+    The same resamples as `rank` (same count and seed), so a point's interval here and in a ranked table agree."""
     acc = config.acc[config.rows(problems)]
     boot = bootstrap_weights(len(acc), n_boot, seed) @ acc
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)

@@ -1,143 +1,166 @@
-"""The end-of-run report: a compute-matched table over the runs of one suite, and a PNG plot."""
+"""The end-of-run report (`thinkbench run`, `thinkbench report`): a compute-matched table and a PNG.
+
+Both are drawn from `leaderboard.analysis` (the path the app, `export` and `compare` read), so labels and
+numbers match everywhere: pool runs as curves over k, other strategies as one point at their ledger's cost,
+95% bootstrap intervals over problems on every point, truncation rate and accuracy excluding truncation.
+"""
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from dataclasses import dataclass
+import textwrap
 from pathlib import Path
+from typing import Any
 
-from harness import queries
-from harness.store import Store
-from leaderboard.analysis import CurvePoint, pool_curve
+import numpy as np
+import pandas as pd
 
-
-@dataclass
-class RunCurve:
-    run_id: str
-    label: str
-    n_problems: int
-    attempt_accuracy: float
-    attempt_tokens: float
-    points: list[CurvePoint]
-    by_difficulty: dict[float, list[CurvePoint]]
+from core.errors import UserError
+from leaderboard import analysis, curves, ranking, snapshot
 
 
-def _label(strategy: str, identity_json: str) -> str:
-    params = json.loads(identity_json or "{}").get("params", {})
-    bits = [f"{k}={params[k]}" for k in ("n", "temperature") if k in params]
-    return f"{strategy} {' '.join(bits)}".strip()
+def load(db: str | Path | None, suite: str, axis: str = "generated", methods: list[str] | None = None,
+         run_ids: list[str] | None = None) -> analysis.SuiteView:
+    """The suite's view for the report; bad requests (method or axis a run lacks) are one-line errors."""
+    snap = snapshot.load(db, suites=[suite], run_ids=run_ids)
+    missing = sorted(set(run_ids or []) - set(snap.runs.run_id))
+    if missing:
+        raise UserError(f"run {missing[0]} is not a run of suite {suite!r} in {snap.path}")
+    snapshot.require_runs(snap)
+    configs = analysis.select(snap, curves.build(snap), methods, axis)
+    return analysis.suite_view(configs, suite, axis)
 
 
-def suite_curves(store: Store, suite: str, run_ids: list[str] | None = None) -> list[RunCurve]:
-    """Each run of a suite as curves from its sample pool, overall and per difficulty (the CLI table and PNG)."""
-    runs = store.query(queries.SUITE_RUNS, [suite])
-    out = []
-    for rid, strategy, config in runs:
-        if run_ids and rid not in run_ids:
+def shown_ks(ks: np.ndarray) -> set[int]:
+    """Powers of two and the largest k: the table's rows (the PNG draws every k)."""
+    top = int(ks[-1])
+    return {k for k in (2 ** i for i in range(top.bit_length())) if k <= top} | {top}
+
+
+def _pct(v: float) -> str:
+    return "?" if not np.isfinite(v) else f"{100 * v:.1f}%"
+
+
+def _num(v: float) -> str:
+    return "-" if not np.isfinite(v) else f"{v:.3f}"
+
+
+def _k(c_method: str, k: int) -> str:
+    return "-" if c_method == "as_run" else str(k)
+
+
+def curve_lines(view: analysis.SuiteView) -> list[str]:
+    unit = curves.AXES[view.axis].split(" per problem")[0]
+    head = f"  {'k':>4}{'cost/problem':>14}{'accuracy':>10}  {'95% interval':<16}{'truncated':>10}{'excl. trunc':>12}"
+    lines = [f"Suite {view.suite}: accuracy against {curves.AXES[view.axis]} ({len(view.problems)} shared problems;",
+             f"intervals: 95% bootstrap over problems; truncated: share of samples cut off at the token limit, "
+             f"which never vote; cost in {unit})", "", head, "  " + "-" * (len(head) - 2)]
+    for c in view.configs:
+        pts = analysis.points(c, view.problems, view.axis)
+        lines.append(c.label + ("  *" if c.oracle else ""))
+        for p in pts[pts.k.isin(shown_ks(c.ks))].itertuples():
+            lines.append(f"  {_k(c.method, p.k):>4}{p.cost:>14.4g}{p.accuracy:>10.3f}  "
+                         f"{f'[{p.lo:.3f}, {p.hi:.3f}]':<16}{_pct(p.truncated):>10}{_num(p.accuracy_excl):>12}")
+    if any(c.oracle for c in view.configs):
+        lines += ["", "* pass@k (oracle) peeks at gold: an upper bound, never ranked; it counts a truncated sample "
+                      "graded correct."]
+    return lines
+
+
+def ranking_lines(view: analysis.SuiteView) -> list[str]:
+    t = view.table
+    lines = ["", f"Compute-matched at {view.budget:.4g} {curves.AXES[view.axis]} "
+                 "(rank counts only configurations better beyond noise):"]
+    for shown, r in zip(ranking.rank_label(t), t.itertuples()):
+        at = "as run" if r.method == "as_run" else f"k={r.k}"
+        lines.append(f"  {shown:>3}. {r.accuracy:.3f} [{r.lo:.3f}, {r.hi:.3f}]  {at:<7} "
+                     f"cost {r.cost:.4g}  {r.label}")
+    warning = analysis.tie_warning(t)
+    if warning:
+        lines.append(warning)
+    if t.attrs.get("over_budget"):
+        lines.append("  over budget: " + "; ".join(t.attrs["over_budget"]))
+    lifts = [x for x in (analysis.lift(c, view.problems) for c in view.ranked) if x is not None]
+    if lifts:
+        lines += ["", "Gain from k = 1 to the largest k (95% paired bootstrap over problems):"]
+        lines += ["  " + x.line() for x in lifts]
+    return lines
+
+
+def difficulty_lines(view: analysis.SuiteView) -> list[str]:
+    bd = ranking.breakdown(view.ranked, view.budget, view.axis, by="difficulty")
+    if bd.empty or bd.group.nunique() < 2:
+        return []
+    lines = ["", "By difficulty at the budget (accuracy [95% interval]):"]
+    for label, g in bd.groupby("label", sort=False):
+        cells = [f"d={r.group}: {r.accuracy:.3f} [{r.lo:.2f}, {r.hi:.2f}]" for r in g.itertuples()]
+        lines.append(f"  {label}: " + "; ".join(cells))
+    return lines
+
+
+def format_table(view: analysis.SuiteView) -> str:
+    return "\n".join(curve_lines(view) + ranking_lines(view) + difficulty_lines(view))
+
+
+def _draw_curves(ax: Any, view: analysis.SuiteView) -> None:
+    for c in view.configs:
+        p = analysis.points(c, view.problems, view.axis)
+        style = {"linestyle": "--", "alpha": 0.6} if c.oracle else {}
+        if c.method == "as_run":
+            ax.errorbar(p.cost, p.accuracy, yerr=[p.accuracy - p.lo, p.hi - p.accuracy], fmt="s", capsize=4,
+                        markersize=7, label=c.label)
             continue
-        att = store.query(queries.RUN_FINISHED_ATTEMPTS, [rid])
-        if not att:
-            continue
-        rows = store.query(queries.RUN_SAMPLE_POOL, [rid])
-        pools: dict[str, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
-        for pid, key, ok, tok in rows:
-            keys, oks, toks = pools[pid]
-            keys.append(key)
-            oks.append(bool(ok))
-            toks.append(int(tok or 0))
-        diff = {pid: d for pid, _, _, d in att}
-        done = [pools[pid] for pid, *_ in att if pid in pools]
-        by_diff: dict[float, list] = defaultdict(list)
-        for pid, *_ in att:
-            if pid in pools and diff[pid] is not None:
-                by_diff[diff[pid]].append(pools[pid])
-        out.append(RunCurve(
-            run_id=rid, label=_label(strategy, config), n_problems=len(att),
-            attempt_accuracy=sum(bool(a[1]) for a in att) / len(att),
-            attempt_tokens=sum(int(a[2] or 0) for a in att) / len(att),
-            points=pool_curve(done), by_difficulty={d: pool_curve(p) for d, p in sorted(by_diff.items())},
-        ))
-    return out
+        line, = ax.plot(p.cost, p.accuracy, marker="o", markersize=3, label=c.label, **style)
+        ax.fill_between(p.cost, p.lo, p.hi, color=line.get_color(), alpha=0.08 if c.oracle else 0.18, linewidth=0)
+        last = p.iloc[-1]
+        ax.annotate(f"k={int(last.k)}", (last.cost, last.accuracy), fontsize=7, textcoords="offset points",
+                    xytext=(3, -10))
+    ax.axvline(view.budget, color="#c62828", linestyle=":", linewidth=1, label="budget (compute-matched)")
 
 
-def format_table(suite: str, curves: list[RunCurve]) -> str:
-    lines = [f"Suite {suite}: accuracy against generated tokens per problem (one sample pool per run)", ""]
-    head = f"{'run':<13}{'configuration':<40}{'k':>4}{'tokens/problem':>16}{'majority@k':>12}{'pass@k*':>9}"
-    lines += [head, "-" * len(head)]
-    for c in curves:
-        for p in c.points:
-            lines.append(f"{c.run_id:<13}{c.label:<40}{p.k:>4}{p.tokens_per_problem:>16.1f}"
-                         f"{p.majority_at_k:>12.3f}{p.pass_at_k:>9.3f}")
-        lines.append(f"{c.run_id:<13}{'  (strategy as run)':<40}{'':>4}{c.attempt_tokens:>16.1f}"
-                     f"{c.attempt_accuracy:>12.3f}{'':>9}")
-    lines += ["", "* pass@k is an oracle upper bound (it peeks at gold); majority@k needs no gold."]
-    if curves:
-        with_points = [c for c in curves if c.points]
-        budget = min(c.points[-1].tokens_per_problem for c in with_points) if with_points else 0
-        lines.append("")
-        lines.append(f"Compute-matched at {budget:.0f} generated tokens per problem:")
-        ranked = []
-        for c in curves:
-            within = [p for p in c.points if p.tokens_per_problem <= budget + 1e-9]
-            if within:
-                ranked.append((within[-1].majority_at_k, c.label, within[-1].k))
-        for i, (acc, label, k) in enumerate(sorted(ranked, reverse=True), 1):
-            lines.append(f"  {i}. {label} (k={k}): majority accuracy {acc:.3f}")
-        diffs = {d for c in curves for d in c.by_difficulty}
-        if len(diffs) > 1:
-            lines += ["", "By difficulty (majority@k at the largest k):"]
-            for c in curves:
-                cells = [f"d={d:g}: {pts[-1].majority_at_k:.3f} (pass@1 {pts[0].pass_at_k:.3f})"
-                         for d, pts in c.by_difficulty.items() if pts]
-                lines.append(f"  {c.label}: " + "; ".join(cells))
-    return "\n".join(lines)
+def _draw_difficulty(ax: Any, view: analysis.SuiteView, bd: pd.DataFrame) -> None:
+    groups = list(pd.unique(bd.group))
+    labels = list(pd.unique(bd.label))
+    width = 0.8 / max(len(labels), 1)
+    for i, label in enumerate(labels):
+        g = bd[bd.label == label].set_index("group").reindex(groups)
+        x = np.arange(len(groups)) + (i - (len(labels) - 1) / 2) * width
+        ax.bar(x, g.accuracy, width, yerr=[g.accuracy - g.lo, g.hi - g.accuracy], capsize=2, label=label)
+    ax.set_xticks(np.arange(len(groups)), [f"d={g}" for g in groups])
+    ax.set_ylabel("accuracy at the budget (95% interval)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"by difficulty at {view.budget:.4g}", fontsize=9)
+    ax.grid(alpha=0.3, axis="y")
 
 
-def plot(suite: str, curves: list[RunCurve], path: Path) -> Path:
+def plot(view: analysis.SuiteView, path: Path) -> Path:
+    """Accuracy against compute with 95% bands (and, when difficulties vary, accuracy by difficulty at the budget)."""
     import matplotlib  # noqa: PLC0415 - deferred: matplotlib loads only when a plot is drawn
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415 - after use("Agg"): pyplot picks its backend on import
-
-    panels = 2 if any(len(c.by_difficulty) > 1 for c in curves) else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.5), squeeze=False)
-    ax = axes[0][0]
-    for c in curves:
-        xs = [p.tokens_per_problem for p in c.points]
-        line, = ax.plot(xs, [p.majority_at_k for p in c.points], marker="o", label=f"{c.label}: majority@k")
-        ax.plot(xs, [p.pass_at_k for p in c.points], linestyle="--", color=line.get_color(), alpha=0.6,
-                label=f"{c.label}: pass@k (oracle)")
-        for p in c.points:
-            ax.annotate(f"k={p.k}", (p.tokens_per_problem, p.majority_at_k), fontsize=7,
-                        textcoords="offset points", xytext=(3, -10))
-    ax.set_xscale("log")
-    ax.set_xlabel("generated tokens per problem (log)")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1)
-    ax.set_title(suite, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    if panels == 2:
-        ax2 = axes[0][1]
-        for c in curves:
-            for d, pts in c.by_difficulty.items():
-                ax2.plot([p.tokens_per_problem for p in pts], [p.majority_at_k for p in pts], marker="o",
-                         label=f"{c.label}, difficulty {d:g}")
-        ax2.set_xscale("log")
-        ax2.set_xlabel("generated tokens per problem (log)")
-        ax2.set_ylabel("majority@k accuracy")
-        ax2.set_ylim(0, 1)
-        ax2.set_title("by difficulty", fontsize=9)
-        ax2.grid(alpha=0.3)
-        ax2.legend(fontsize=7)
     from matplotlib.ticker import FuncFormatter  # noqa: PLC0415 - deferred with matplotlib above
 
-    for a in axes[0]:
-        for axis in (a.xaxis,):
-            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "235" else ""))
-    fig.tight_layout()
+    bd = ranking.breakdown(view.ranked, view.budget, view.axis, by="difficulty")
+    panels = 2 if not bd.empty and bd.group.nunique() > 1 else 1
+    lines = sum(1 + len(c.label) // 125 for c in view.configs) + 1
+    legend_h = 0.17 * lines + 0.2  # inches: the legend (a line or two per configuration) below the panels
+    fig, axes = plt.subplots(1, panels, figsize=(7 * panels, 4.5 + legend_h), squeeze=False)
+    ax = axes[0][0]
+    _draw_curves(ax, view)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+    ax.set_xlabel(f"{curves.AXES[view.axis]} (log)")
+    ax.set_ylabel("accuracy (bands: 95% bootstrap over problems)")
+    ax.set_ylim(0, 1)
+    ax.set_title(view.suite, fontsize=9)
+    ax.grid(alpha=0.3)
+    if panels == 2:
+        _draw_difficulty(axes[0][1], view, bd)
+    handles, labels = ax.get_legend_handles_labels()
+    wrapped = [textwrap.fill(x, 125, subsequent_indent="    ") for x in labels]
+    fig.legend(handles, wrapped, loc="lower left", bbox_to_anchor=(0.01, 0.0), fontsize=7, ncol=1, frameon=False)
+    fig.tight_layout(rect=(0, legend_h / (4.5 + legend_h), 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)

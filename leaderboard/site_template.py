@@ -74,16 +74,19 @@ function table(){
   $('title').textContent =
     `${$('suite').value}: ranked at ${fmt(t.budget)} ${D.axes[$('axis').value]} (${s.problems} shared problems)`;
   let h='<tr><th>rank</th><th class="l">configuration</th><th>k</th><th>compute</th><th>accuracy</th><th>95% CI</th>'+
-    '<th>Δ vs leader</th><th class="l">tie</th></tr>';
+    '<th>Δ vs leader</th><th class="l">tie</th><th>truncated</th><th>acc. excl. truncated</th></tr>';
   t.rows.forEach((x,i)=>{ const cls = i===0?'lead':(x.tied?'tied':'');
     h+=`<tr class="${cls}"><td>${x.shown}</td><td class="l">${esc(x.label)}</td><td>${x.k}</td>`+
        `<td>${fmt(x.cost)}</td><td>${x.accuracy.toFixed(3)}</td>`+
        `<td>[${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]</td>`+
        `<td>${i===0?'leader':(x.delta>=0?'+':'')+x.delta.toFixed(3)+
               ` [${x.delta_lo.toFixed(3)}, ${x.delta_hi.toFixed(3)}]`}</td>`+
-       `<td class="l">${i===0?'':(x.tied?'tied with leader':'')}</td></tr>`; });
+       `<td class="l">${i===0?'':(x.tied?'tied with leader':'')}</td>`+
+       `<td>${x.truncated===null?'?':(100*x.truncated).toFixed(1)+'%'}</td>`+
+       `<td>${x.accuracy_excl===null?'-':x.accuracy_excl.toFixed(3)}</td></tr>`; });
   $('table').innerHTML=h;
-  $('over').textContent = t.over.length? 'Over budget (no point within it): '+t.over.join('; ') : '';
+  $('over').textContent = (t.warning? t.warning+'. ' : '')+
+    (t.over.length? 'Over budget (no point within it): '+t.over.join('; ') : '');
 }
 function chart(){
   const svg=$('chart'), W=+svg.getAttribute('width'), H=+svg.getAttribute('height'), m={l:56,r:16,t:12,b:40};
@@ -117,7 +120,9 @@ function chart(){
                    'stroke-dasharray':c.oracle?'5,4':''},g);
     xsC.forEach((v,j)=>{ const pt=el('circle',{cx:X(v),cy:Y(c.acc[j]),r:3,fill:col},g);
       el('title',{},pt).textContent=`${c.label}\nk=${c.ks[j]}  compute ${fmt(v)}\n`+
-        `accuracy ${c.acc[j].toFixed(3)} [${c.lo[j].toFixed(3)}, ${c.hi[j].toFixed(3)}]`; });
+        `accuracy ${c.acc[j].toFixed(3)} [${c.lo[j].toFixed(3)}, ${c.hi[j].toFixed(3)}]\n`+
+        `truncated ${c.truncated===null?'?':(100*c.truncated).toFixed(1)+'%'}, accuracy excl. truncated `+
+        `${c.acc_excl[j]===null?'-':c.acc_excl[j].toFixed(3)}`; });
   });
   const r=s.rankings[axis]; if(r&&r.frontier.length){ const f=r.frontier;
     el('polyline',{points:f.map(p=>`${X(p.cost)},${Y(p.acc)}`).join(' '),fill:'none',stroke:'#111','stroke-width':3,

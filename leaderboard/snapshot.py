@@ -31,7 +31,7 @@ class Pools:
     """Samples of all loaded runs, sorted by (run, problem, sample), as flat arrays.
 
     Rows of pool j are off[j]:off[j+1]; pool j belongs to (pool_run[j], pool_problem[j]).
-    label is the answer group (-1: no extracted answer)."""
+    label is the answer group (-1: no extracted answer); truncated: the sample stopped at its token limit."""
 
     off: np.ndarray
     pool_run: np.ndarray
@@ -40,6 +40,7 @@ class Pools:
     correct: np.ndarray
     score: np.ndarray
     generated: np.ndarray
+    truncated: np.ndarray
 
     @property
     def n_samples(self) -> int:
@@ -75,7 +76,7 @@ def load(db: str | Path | None, suites: list[str] | None = None, run_ids: list[s
     if attempts is not None:
         att_df = attempts.to_pandas()
     else:
-        att_df = pd.DataFrame(columns=[c.strip() for c in ATTEMPT_COLS.split(",")])
+        att_df = pd.DataFrame(columns=[*(c.strip() for c in ATTEMPT_COLS.split(",")), "truncated"])
     return Snapshot(Path(store.path), runs_df, att_df, _pools(samples), time.time(), read_seconds)
 
 
@@ -88,7 +89,7 @@ def _pools(samples: pa.Table | None) -> Pools:
     if samples is None or samples.num_rows == 0:
         z = np.zeros(0, dtype=np.int64)
         return Pools(np.zeros(1, dtype=np.int64), np.array([], dtype=object), np.array([], dtype=object),
-                     z, z.astype(bool), z.astype(float), z)
+                     z, z.astype(bool), z.astype(float), z, z.astype(bool))
     run_codes, run_names = _codes(samples.column("run_id"))
     prob_codes, prob_names = _codes(samples.column("problem_id"))
     key = samples.column("vote_key").combine_chunks()
@@ -102,9 +103,10 @@ def _pools(samples: pa.Table | None) -> Pools:
     correct = pc.fill_null(samples.column("correct"), False).to_numpy(zero_copy_only=False).astype(bool)
     score = pc.fill_null(samples.column("score").cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
     generated = pc.fill_null(samples.column("generated_tokens"), 0).to_numpy(zero_copy_only=False)
+    truncated = pc.fill_null(samples.column("truncated"), False).to_numpy(zero_copy_only=False).astype(bool)
     return Pools(off, np.asarray(run_names, dtype=object)[run_codes[first]],
                  np.asarray(prob_names, dtype=object)[prob_codes[first]], label, correct,
-                 np.asarray(score, dtype=np.float64), np.asarray(generated, dtype=np.int64))
+                 np.asarray(score, dtype=np.float64), np.asarray(generated, dtype=np.int64), truncated)
 
 
 def problem_samples(db: str | Path | None, problem_id: str, run_ids: list[str]) -> pd.DataFrame:
