@@ -25,7 +25,7 @@ DATA = Path(os.environ.get("THINKBENCH_DATA", Path(__file__).resolve().parents[1
 
 
 def test_version_is_bumped() -> None:
-    assert GRADER_VERSION == "math-1.0"
+    assert GRADER_VERSION == "math-2.0"
     assert grade("\\boxed{1}", "1").grader_version == GRADER_VERSION
 
 
@@ -38,10 +38,16 @@ def test_version_is_bumped() -> None:
     ("Work...\n**Answer:** 2.5", "2.5", "markdown answer label"),
     ("Lots of work.\nSo we conclude\n**7**", "7", "markdown bold at the end"),
     ("x = 5", "x = 5", "a bare answer is its own answer"),
-    ("We add 2 and 3 to get 5, then multiply by 4 and obtain 20 as the total count of items", "20", "last number"),
+    ("We add 2 and 3 to get 5, then multiply by 4 and obtain 20 as the total count of items", None,
+     "several different numbers and no '=': no commitment (no 'last number' guess)"),
+    ("Step one.\nTherefore, Verna received \\$7.00 in change.", "7.00", "the last 'therefore' statement"),
+    ("She has 3 + 4 = 7 apples.", "7 apples", "a conclusion after '='"),
+    ("We get \\boxed{5}. Checking again, the final answer is $6$.", "6", "the last commitment wins"),
+    ("Answer: 18\n\nActually, that's wrong. Answer: 20", "20", "a retraction counts its replacement"),
+    ("#### 42", "42", "GSM8K's marker"),
     ("\\boxed 5 is it", "5", "\\boxed without braces"),
 ])
-def test_extraction(response: str, expected: str, why: str) -> None:
+def test_extraction(response: str, expected: str | None, why: str) -> None:
     assert extract_answer(response) == expected, why
 
 

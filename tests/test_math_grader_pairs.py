@@ -156,7 +156,7 @@ PAIRS: list[tuple[str, str, bool, str]] = [
     # percentages
     (B("25\\%"), "25\\%", True, "identical"),
     (B("25"), "25\\%", True, "percent sign omitted"),
-    (B("0.25"), "25\\%", True, "percentage as a fraction"),
+    (B("0.25"), "25\\%", False, "a percent gold wants its own number: a/100 only for a bare gold (issue 17)"),
     (B("\\frac{25}{2}\\%"), "12.5\\%", True, "fraction percent"),
     (B("25/2 \\%"), "12.5", True, "slash fraction with percent"),
     (B("2.5\\%"), "25\\%", False, "factor of ten"),
@@ -239,7 +239,9 @@ PAIRS: list[tuple[str, str, bool, str]] = [
     (B("\\text{no solution}"), "\\emptyset", True, "no solution is the empty set"),
     (B("3, 3"), "3", False, "a list is not a single answer"),
     (B("\\{1,2\\}"), "\\{1,2,2\\}", True, "repeated set element"),
-    (B("0.05"), "5\\%", True, "percent as a decimal"),
+    (B("0.05"), "5\\%", False, "percent gold, decimal response: not the same percent (issue 17)"),
+    (B("5\\%"), "0.05", True, "bare gold, the same value as a percent"),
+    (B("0.05\\%"), "5\\%", False, "a percent never equals a different percent"),
     (B("5 dollars"), "\\$5", True, "currency word"),
 ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from evaluators.math import units
 from evaluators.math.structure import (
     Base,
     Empty,
@@ -22,13 +23,17 @@ from evaluators.math.structure import (
     Seq,
     Text,
     Union,
+    split_units,
     text_key,
 )
 
 SET_LIKE = (Interval, Union, Reals)
 _CHOICE_LEAD = re.compile(r"\s*(?:\\text\{\s*)?(?:\(([A-Ea-e])\)|([A-E])(?=[\s.:}]|$))(.*)", re.S)
+_TEXT_WRAPPED_ALL = re.compile(r"\\text\{([^{}]*)\}")
 _VARIABLE_LIKE = re.compile(r"(?<![a-zA-Z\\])[a-zA-Z](?![a-zA-Z])")
 UNORDERED = ("list", "set", "pm", "or")
+_TEXT_ONLY = re.compile(r"[A-Za-z0-9 .,'()\-]*")
+_CHOICE_REST = re.compile(r"[\s}.:]*(?:[-+]?[\d\\(]|$)")  # `(C) 12`, `(C) \frac12`: the choice restated
 
 
 class NeedSympy(Exception):
@@ -41,6 +46,8 @@ class Backend(Protocol):
     def equation(self, gold: Relation, resp: Relation) -> bool: ...
 
     def sets(self, gold: Node, resp: Node) -> bool: ...
+
+    def approx(self, exact: str, shown: str) -> bool: ...
 
 
 def shape_name(node: Node) -> str:
@@ -59,37 +66,76 @@ def shape_name(node: Node) -> str:
 
 
 def text_matches(gold: Text, response_answer: str) -> bool:
-    """Text and multiple-choice answers: case and punctuation do not matter; `(C) 12` chooses C."""
-    key = text_key(response_answer)
-    if key == gold.key:
+    """Text and multiple-choice answers: case and punctuation do not matter; `(C) 12` chooses C.
+    Anything beyond words and punctuation (`\\neq C`, `C \\text{ or } D`, `C is incorrect`) is not the same."""
+    bare = _TEXT_WRAPPED_ALL.sub(r"\1", response_answer).strip()
+    if _TEXT_ONLY.fullmatch(bare) and text_key(bare) == gold.key:
         return True
     if gold.choice:
         m = _CHOICE_LEAD.match(response_answer)
-        if m and (m.group(3) == "" or m.group(3)[0] in " }.:"):
+        if m and _CHOICE_REST.match(m.group(3)) and not re.search(r"[A-Za-z]{2,}|\(\s*[A-E]\s*\)", m.group(3)
+                                                                  .replace("\\frac", "").replace("\\sqrt", "")):
             return (m.group(1) or m.group(2)).upper() == gold.choice
     return False
 
 
-def _scalar_text(node: Node) -> str | None:
-    """The value string of a response node that stands for one value (`x = 5`, `5`, `{5}`, `6/12 = 1/2`)."""
+def _as_scalar(text: str) -> Scalar:
+    value, unit = split_units(text.strip())
+    return Scalar(value, unit)
+
+
+def _chain_value(node: Relation, be: Backend) -> Scalar | None:
+    """The value a chain of `=` / `≈` commits to, if every link holds: `6/12 = 1/2` -> 1/2, `1/3 ≈ 0.333` -> 1/3.
+    A false link (`6 = 5`, `12 ≈ 15`) makes the chain a contradiction: no value."""
+    if not set(node.ops) <= {"=", "≈"} or _VARIABLE_LIKE.search(node.parts[-1]):
+        return None
+    parts, ops = list(node.parts), list(node.ops)
+    if _VARIABLE_LIKE.search(parts[0]):
+        if len(parts) == 2:
+            return None  # `2x + 1 = 7` is an equation, not a value
+        parts, ops = parts[1:], ops[1:]
+    if any(_VARIABLE_LIKE.search(p) for p in parts):
+        return None
+    for a, op, b in zip(parts, ops, parts[1:]):
+        if not (be.scalar(a, b) if op == "=" else be.approx(a, b)):
+            return None
+    exact = [p for p, op in zip(parts, ["="] + ops) if op == "="]
+    return _as_scalar(exact[-1])
+
+
+def _scalar_of(node: Node, be: Backend) -> Scalar | None:
+    """The one value a response node stands for (`x = 5`, `5`, `{5}`, `6/12 = 1/2`), or None."""
     if isinstance(node, Scalar):
-        return node.text
+        return node
     if isinstance(node, Relation):
         a = node.assignment()
         if a:
-            return a[1]
-        if set(node.ops) != {"="} or _VARIABLE_LIKE.search(node.parts[-1]):
-            return None
-        # `6/12 = 1/2` or `x = 6/12 = 1/2`: a worked chain ending in a value (not `2x + 1 = 7`)
-        if len(node.parts) > 2 or not _VARIABLE_LIKE.search(node.parts[0]):
-            return node.parts[-1]
-        return None
+            return _as_scalar(a[1])
+        return _chain_value(node, be)
     if isinstance(node, Base):
         v = node.value()
-        return None if v is None else str(v)
+        return None if v is None else Scalar(str(v))
     if isinstance(node, Seq) and len(node.items) == 1:
-        return _scalar_text(node.items[0])
+        return _scalar_of(node.items[0], be)
     return None
+
+
+def scalar_equal(gold: Scalar, resp: Scalar, be: Backend) -> bool:
+    """Values with their units, by the rules in `units.py`."""
+    if not units.understood(resp.unit) or (gold.unit and not units.understood(gold.unit)):
+        return False
+    if units.is_radians(resp.unit):
+        if gold.text.endswith("°"):
+            return be.scalar(f"\\frac{{({gold.text[:-1]})\\pi}}{{180}}", resp.text)
+        return not gold.unit and be.scalar(gold.text, resp.text)
+    if not gold.unit or not resp.unit:
+        return be.scalar(gold.text, resp.text)
+    f = units.factor(resp.unit, gold.unit)
+    if f is None:
+        return False
+    if f == 1:
+        return be.scalar(gold.text, resp.text)
+    return be.scalar(gold.text, f"\\frac{{{f.numerator}}}{{{f.denominator}}}\\cdot\\left({resp.text}\\right)")
 
 
 def _items(node: Node) -> tuple[Node, ...] | None:
@@ -139,15 +185,18 @@ def equal(gold: Node, resp: Node, be: Backend) -> bool:
     if isinstance(gold, Scalar):
         if isinstance(resp, (Interval, Union)):
             return False
-        text = _scalar_text(resp)
-        return text is not None and be.scalar(gold.text, text)
+        value = _scalar_of(resp, be)
+        return value is not None and scalar_equal(gold, value, be)
+    if isinstance(resp, Relation) and "≈" in resp.ops and not isinstance(gold, Base):
+        return False  # an approximation is only ever a scalar's
     if isinstance(gold, Base):
         if isinstance(resp, Base):
             return resp.value() is not None and resp.value() == gold.value()
-        text = _scalar_text(resp)
-        if text is None:
+        value = _scalar_of(resp, be)
+        if value is None or value.unit:
             return False
-        return text.strip().upper() == gold.digits or text.strip().lstrip("0") == gold.digits.lstrip("0") != ""
+        text = value.text.strip()
+        return text.upper() == gold.digits or text.lstrip("0") == gold.digits.lstrip("0") != ""
     if isinstance(gold, Relation):
         return _relation_equal(gold, resp, be)
     if isinstance(gold, SET_LIKE):
@@ -162,8 +211,8 @@ def equal(gold: Node, resp: Node, be: Backend) -> bool:
         return False
     if isinstance(gold, Seq):
         if gold.kind == "tuple":
-            if isinstance(resp, (Interval, Union, Relation)) and len(gold.items) == 2:
-                return be.sets(gold, resp)  # "(2, 4)" may be an open interval
+            if isinstance(resp, (Union, Relation)) and len(gold.items) == 2:
+                return be.sets(gold, resp)  # "(2, 4)" may be an open interval (never an empty one: see sets)
             items = _items(resp)
             if items is None or (isinstance(resp, Seq) and resp.kind not in ("tuple", "list")):
                 return False
@@ -193,7 +242,7 @@ def _relation_equal(gold: Relation, resp: Node, be: Backend) -> bool:
                 return be.scalar(assign[1], other[1])
             return resp.ops == ("=",) and be.equation(gold, resp)
         if isinstance(resp, Scalar):
-            return be.scalar(assign[1], resp.text)
+            return scalar_equal(_as_scalar(assign[1]), resp, be)
         if isinstance(resp, Seq) and len(resp.items) == 1:
             return _relation_equal(gold, resp.items[0], be)
         return False

@@ -14,19 +14,36 @@ from evaluators.math.numbers import parse_number, round_half_up, split_marker
 from evaluators.math.structure import Node, Relation
 
 _SPACE = re.compile(r"\s+")
+_DIGIT_GAP = re.compile(r"(?<=\d)\s+(?=\d)")  # `2 3` is two numbers, not 23: the gap stays visible
 _BRACED_SINGLE = re.compile(r"\{(\w)\}")
+_DECIMAL = re.compile(r"-?\d+(?:\.(\d+))?")
 
 
 def spelling(s: str) -> str:
     """Whitespace- and brace-insensitive spelling, so `\\frac{1}{2}` and `\\frac12` meet."""
-    return _BRACED_SINGLE.sub(r"\1", _SPACE.sub("", s))
+    return _BRACED_SINGLE.sub(r"\1", _SPACE.sub("", _DIGIT_GAP.sub("␣", s)))
 
 
-def candidates(value: Fraction, marker: str) -> set[Fraction]:
-    """A percent may be meant as the number or as its fraction; a degree mark may be dropped."""
-    if marker == "%":
-        return {value, value / 100}
-    return {value}
+def percent_equal(g: Fraction, g_mark: str, r: Fraction, r_mark: str) -> bool:
+    """A percent never equals a different percent; `a%` equals `a/100` only where the gold is a bare number."""
+    if g_mark == "%":
+        return r_mark in ("%", "") and g == r
+    if r_mark == "%":
+        return g_mark == "" and (r == g or r / 100 == g)
+    return g == r
+
+
+def shown_places(shown: str) -> int | None:
+    """Decimal places a plain decimal shows (`0.333` -> 3, `12` -> 0); None for any other notation."""
+    m = _DECIMAL.fullmatch(shown.strip())
+    return None if not m else len(m.group(1) or "")
+
+
+def approximates(exact: Fraction, shown: Fraction, places: int) -> bool:
+    """Is `shown` the exact value rounded (half away from zero) or truncated to `places` decimals?"""
+    q = Fraction(10) ** places
+    truncated = Fraction(int(exact * q)) / q
+    return shown in (round_half_up(exact, places), truncated)
 
 
 class FastBackend:
@@ -45,13 +62,21 @@ class FastBackend:
             # 30° against 30 is settled here; 30° against pi/6 needs pi, which a Fraction never equals
             if g == r:
                 return True
-        gs, rs = candidates(g, g_mark), candidates(r, r_mark)
-        if gs & rs:
+        if percent_equal(g, g_mark, r, r_mark):
             return True
-        if self.rounding is not None:
+        if self.rounding is not None and r_mark in (g_mark, ""):
             k = self.rounding
-            return any(round_half_up(a, k) == round_half_up(b, k) for a in gs for b in rs)
+            return round_half_up(g, k) == round_half_up(r, k)
         return False
+
+    def approx(self, exact: str, shown: str) -> bool:
+        places = shown_places(shown)
+        a, b = parse_number(exact), parse_number(shown)
+        if a is None or b is None or places is None:
+            if spelling(exact) == spelling(shown):
+                return True
+            raise NeedSympy(exact, shown)
+        return approximates(a, b, places)
 
     def equation(self, gold: Relation, resp: Relation) -> bool:
         if [spelling(p) for p in gold.parts] == [spelling(p) for p in resp.parts]:

@@ -159,6 +159,8 @@ class _Parser:
                 self.take()
                 left = left / self.unary()
             elif self._starts_atom():
+                if self.peek()[0] == "num" and self.toks[self.i - 1][0] == "num":
+                    raise LatexError("two numbers side by side")  # `2\\quad 3` is not 6, nor 23
                 left = left * self.power()
             else:
                 return left
@@ -353,8 +355,8 @@ class _Parser:
             body = "".join(words)
             if re.fullmatch(r"\d+(\.\d+)?", body):
                 return sp.Rational(body)
-            if not body:
-                return sp.Integer(1)
+            if len(body) != 1:  # words are not a factor (`\text{not } 0` is not 0); an empty \text is nothing
+                raise LatexError(f"text in a value: {body!r}")
             return sp.Symbol(body)
         if name in _FUNCS:
             return self.function(name)

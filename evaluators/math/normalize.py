@@ -25,7 +25,8 @@ _SQRT_UNICODE = re.compile(r"\u221a\s*(\d+|[a-zA-Z])")
 _THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,\{\}|,\\!\s*|(?<!\\)\\[,!;: ]\s*)(?=\d{3}(?!\d))")
 _SIZING = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg)"
                      r"(?![a-zA-Z])\s*\.?")
-_SPACES = re.compile(r"(?<!\\)\\(?:quad|qquad|[,;:> ])|~")
+_SPACES = re.compile(r"(?<!\\)\\(?:[,;:> ])|~")
+_QUADS = re.compile(r"\s*(?<!\\)\\q?quad(?![a-zA-Z])\s*")  # `2 \quad 3` separates two answers: a list, never 23 or 6
 _DROP = re.compile(r"(?<!\\)\\(?:displaystyle|textstyle|scriptstyle|!|limits|nolimits|mathstrut)(?![a-zA-Z])")
 _PHANTOM = re.compile(r"\\(?:phantom|hphantom|vphantom)\{[^{}]*\}")
 _TEXTLIKE = re.compile(r"\\(?:textbf|textrm|textit|textnormal|textup|texttt|textsf|mathrm|mbox|emph|hbox|text)\s*\{")
@@ -40,8 +41,15 @@ _REALS = re.compile(r"\\mathbb\s*\{?\s*R\s*\}?|\\R(?![a-zA-Z])")
 _FRAC_ALIASES = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _BINOM_ALIASES = re.compile(r"\\[dt]binom(?![a-zA-Z])")
 _WS = re.compile(r"\s+")
-_APPROX = re.compile(r"\s*(?:\\approx|\\sim|≈)(?![a-zA-Z]).*$")  # `\frac{1}{3} \approx 0.333`: keep the exact part
+# `\frac{1}{3} \approx 0.333` is a relation: compare.py checks that the two sides agree (else it is a hedge)
+_APPROX = re.compile(r"\s*(?:\\approx|\\simeq|\\sim|≈)(?![a-zA-Z])\s*")
 _DOLLAR_INSIDE = re.compile(r"\\\$|\$")
+_ESCAPED_DIGIT = re.compile(r"(?<![\\a-zA-Z])\\(?=\d)")  # `\boxed{\15}`: a dollar sign lost its `$`
+_BOXES = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_OVER_GROUP = re.compile(r"\{([^{}]*?)\\over(?![a-zA-Z])([^{}]*)\}")
+_OVER_TOP = re.compile(r"^([^{}]*?)\\over(?![a-zA-Z])([^{}]*)$")
+_REALS_MINUS = re.compile(r"^ℝ\s*(?:\\setminus|\\backslash|-|\\smallsetminus)\s*\\\{([^{}]*)\\\}$")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def _unwrap_command(s: str, pattern: re.Pattern[str], keep: str) -> str:
@@ -81,10 +89,17 @@ def clean(ans: str) -> str:
     s = _SQRT_UNICODE.sub(r"\\sqrt{\1}", s)
     s = strip_math_delimiters(s)
     s = _DOLLAR_INSIDE.sub("", s)  # currency signs and stray math delimiters
+    s = _ESCAPED_DIGIT.sub("", s)
+    for _ in range(4):  # nested `\\boxed{\\boxed{5}}`
+        if not _BOXES.search(s):
+            break
+        s = _unwrap_command(s, _BOXES, "{}")
+    s = _plain_tex_over(s)
     s = _PHANTOM.sub("", s)
     s = _THOUSANDS.sub("", s)
     s = _SIZING.sub("", s)
     s = _DROP.sub("", s)
+    s = _QUADS.sub(", ", s).strip(" ,")
     s = _SPACES.sub(" ", s)
     s = _FRAC_ALIASES.sub(r"\\frac", s)
     s = _BINOM_ALIASES.sub(r"\\binom", s)
@@ -103,8 +118,32 @@ def clean(ans: str) -> str:
     s = s.replace("\\langle", "(").replace("\\rangle", ")")
     s = s.replace("\\lVert", "|").replace("\\rVert", "|").replace("\\|", "|")
     s = _WS.sub(" ", s).strip()
-    s = _APPROX.sub("", s) if not s.startswith("\\approx") else s[len("\\approx") :]
+    s = s[len("\\approx") :] if s.startswith("\\approx") else _APPROX.sub(" ≈ ", s)
+    s = _reals_minus_points(s.strip())
     return strip_trailing_punctuation(s.strip())
+
+
+def _plain_tex_over(s: str) -> str:
+    """Plain TeX `{1 \\over 2}` -> `{\\frac{1}{2}}` (innermost groups first), and a bare `1 \\over 2`."""
+    for _ in range(8):
+        t = _OVER_GROUP.sub(r"{\\frac{\1}{\2}}", s)
+        if t == s:
+            break
+        s = t
+    return _OVER_TOP.sub(r"\\frac{\1}{\2}", s)
+
+
+def _reals_minus_points(s: str) -> str:
+    """`ℝ \\setminus \\{3\\}` -> `(-\\infty,3)\\cup(3,\\infty)` when the removed points are plain numbers."""
+    m = _REALS_MINUS.match(s)
+    if not m:
+        return s
+    points = [p.strip() for p in m.group(1).split(",")]
+    if not points or not all(_PLAIN_NUMBER.fullmatch(p) for p in points):
+        return s
+    ordered = sorted(set(points), key=float)
+    ends = ["-\\infty", *ordered, "\\infty"]
+    return "\\cup".join(f"({a},{b})" for a, b in zip(ends, ends[1:]))
 
 
 def strip_trailing_punctuation(s: str) -> str:

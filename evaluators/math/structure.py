@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Union as TUnion
 
 from evaluators.math.normalize import strip_trailing_punctuation
+from evaluators.math.units import FUNCTION_WORDS
 
 MAX_ITEMS = 64
 MAX_DEPTH = 6
@@ -25,6 +26,7 @@ class Unparseable(ValueError):
 @dataclass(frozen=True)
 class Scalar:
     text: str
+    unit: str = ""  # a trailing unit or label, read by `units.py` (never dropped)
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,15 @@ _REAL_WORDS = {"ℝ", "allrealnumbers", "allreals", "(-\\infty,\\infty)"}
 _BASE = re.compile(r"(?:\\text\{)?([0-9A-Za-z]+)\}?\s*_\s*\{?\s*(\d{1,2})\s*\}?")
 _MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix|array|smallmatrix)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}", re.S)
 _WORD_OPS = re.compile(r"\\text\{\s*(or|and)\s*\}|\\(?:vee|lor)(?![a-zA-Z])|\\(?:wedge|land)(?![a-zA-Z])")
-_UNIT_TEXT = re.compile(r"\s*\\text\{\s*([^{}]*?)\s*\}\s*(?:\^\s*\{?\s*[23]\s*\}?)?$")
+_UNIT_TEXT = re.compile(r"\s*\\text\{\s*([^{}]*?)\s*\}\s*(?:\^\s*\{?\s*([23])\s*\}?)?$")
 _UNIT_WORDS = re.compile(r"(?<=[\d}.])\s+((?:sq(?:uare)?\.?\s+)?[A-Za-z]{2,}(?:\s+[A-Za-z]{2,})*\.?)"
-                         r"\s*(?:\^\s*\{?\s*[23]\s*\}?)?$")
+                         r"\s*(?:\^\s*\{?\s*([23])\s*\}?)?$")
+_TUPLE_OF_NAMES = re.compile(r"\(\s*[a-zA-Z](?:_\{?\w+\}?)?(?:\s*,\s*[a-zA-Z](?:_\{?\w+\}?)?)+\s*\)")
 _GROUPED_NUMBER = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SET_BUILDER = re.compile(r"([a-zA-Z])\s*(?:\||:)\s*(.+)", re.S)
-_REL_OPS = ("<=", ">=", "!=", "=", "<", ">")
+_REL_OPS = ("<=", ">=", "!=", "=", "<", ">", "≈")
+_PROSE = re.compile(r"[A-Za-z]{2,}")
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
 _OPENERS = "([{"
 _CLOSERS = ")]}"
 
@@ -237,21 +242,24 @@ def expand_pm(s: str) -> list[str]:
     return out
 
 
-def strip_units(s: str) -> str:
-    """Drop trailing unit words (`5.4 \\text{ cents}`, `864 \\mbox{ inches}^2`, `\\$36`); `degrees` -> `°`."""
-    for _ in range(3):
-        m = _UNIT_TEXT.search(s)
-        if not m or not m.string[: m.start()].strip():
-            m = _UNIT_WORDS.search(s)
-            if not m or not s[: m.start()].strip():
-                break
-        unit = m.group(1)
-        if not re.fullmatch(r"[A-Za-z][A-Za-z .\-/]*", unit or "x"):
-            break
-        s = s[: m.start()].rstrip()
-        if re.match(r"deg", unit.strip(), re.I):
-            s += "°"
-    return s
+def split_units(s: str) -> tuple[str, str]:
+    """(value, unit): `5.4 \\text{ cents}` -> ("5.4", "cents"), `864 \\mbox{ inches}^2` -> ("864", "inches^2").
+    `degrees` becomes the `°` mark. Units are returned, never dropped: `units.py` decides what they mean."""
+    unit = ""
+    m = _UNIT_TEXT.search(s)
+    if not m or not m.string[: m.start()].strip():
+        m = _UNIT_WORDS.search(s)
+        if not m or not s[: m.start()].strip():
+            return s, ""
+    unit = m.group(1).strip()
+    if not re.fullmatch(r"[A-Za-z][A-Za-z .\-/]*", unit or "x"):
+        return s, ""
+    s = s[: m.start()].rstrip()
+    if m.group(2):
+        unit = f"{unit}^{m.group(2)}"
+    if re.fullmatch(r"deg(?:rees?|\.)?", unit, re.I):
+        return s + "°", ""
+    return s, unit
 
 
 def parse(s: str, depth: int = 0) -> Node:
@@ -298,14 +306,20 @@ def parse(s: str, depth: int = 0) -> Node:
             return Seq("pm", tuple(parse(o, depth + 1) for o in options))
     rel = _relation(s)
     if rel is not None:
+        if rel.ops == ("=",) and _TUPLE_OF_NAMES.fullmatch(rel.parts[0]):
+            return parse(rel.parts[1], depth + 1)  # `(b,c)=(6,5)`: the names label the tuple
         return rel
     m = _BASE.fullmatch(s)
     if m and 2 <= int(m.group(2)) <= 36:
         return Base(m.group(1).upper(), int(m.group(2)))
-    stripped = strip_units(s)
-    if not stripped:
+    value, unit = split_units(s)
+    if not value:
         raise Unparseable("only units")
-    return Scalar(stripped)
+    words = {w.lower() for w in _PROSE.findall(_COMMAND.sub(" ", value))}
+    words = {w for w in words if len(w) >= 3 or w in ("or", "is", "no")}  # `an`, `at` may be products
+    if words & FUNCTION_WORDS:
+        raise Unparseable(f"words in a value: {sorted(words & FUNCTION_WORDS)}")  # `not 5`, `at least 5`
+    return Scalar(value, unit)
 
 
 def _matrix(body: str, depth: int) -> Matrix:
@@ -321,10 +335,10 @@ def _joined(s: str, depth: int) -> Node | None:
         pieces = [p for p in split_top(f" {s} ", word) if p.strip()]
         if len(pieces) > 1:
             items = tuple(parse(p.strip().strip(","), depth + 1) for p in pieces[:MAX_ITEMS])
-            if kind == "or" and all(isinstance(it, (Relation, Interval, Union)) for it in items):
+            if kind == "or" and all(isinstance(it, Relation) for it in items):
                 if all(isinstance(it, Relation) and it.assignment() for it in items):
                     return Seq("list", items)
-                return Union(items)
+                return Union(items)  # `x < 2 or x > 5`; intervals joined by "or" stay a hedge
             return Seq(kind, items)
     return None
 

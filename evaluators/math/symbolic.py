@@ -1,9 +1,11 @@
 """Sympy backend: exact equivalence of expressions, equations and sets. Runs only in a bounded worker.
 
 Equality is exact: rationals compare as rationals; other constants must agree to 10^-35 relative at
-50 significant digits, which no truncated decimal (0.3333333333, 3.141593) survives; expressions with
-variables must agree at several fixed rational points (a polynomial identity test), with `simplify` only
-as a last resort. Tolerance appears only when the caller asks for rounding to a number of places.
+50 significant digits, which no truncated decimal (0.3333333333, 3.141593) survives. Expressions with
+variables are compared symbolically first (the expanded difference is zero), then numerically at many
+fixed pseudo-random rational points of both signs (so `|x|`, `\\sqrt{x^2}` and `\\lfloor x\\rfloor` never pass
+for `x`): one disagreeing point decides "different", and most points must be defined and agree for "equal".
+Tolerance appears only when the caller asks for rounding to a number of places.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from functools import lru_cache
 import mpmath
 import sympy as sp
 
+from evaluators.math.fastpath import approximates, shown_places
 from evaluators.math.latex_expr import DEG, PCT, parse_latex
 from evaluators.math.numbers import parse_number, round_half_up
 from evaluators.math.structure import Empty, Interval, Node, Reals, Relation, Scalar, Seq, Union
@@ -33,12 +36,21 @@ def value(text: str) -> sp.Expr:
     return parse_latex(text)
 
 
-def _points(symbols: list[sp.Symbol], count: int = 3) -> list[dict[sp.Symbol, sp.Rational]]:
-    """Fixed, irregular positive rationals: reproducible, and unlikely roots of a nonzero difference."""
-    return [
-        {s: sp.Rational(101 + 37 * j + 53 * k, 89 + 13 * j + 29 * k) for j, s in enumerate(symbols)}
-        for k in range(count)
-    ]
+POINTS = 10
+
+
+def _points(symbols: list[sp.Symbol], count: int = POINTS) -> list[dict[sp.Symbol, sp.Rational]]:
+    """Fixed, irregular rationals of both signs and several sizes (reproducible pseudo-random values):
+    unlikely roots of a nonzero difference, and negative so that `|x|` and `x` part."""
+    out = []
+    for k in range(count):
+        pt = {}
+        for j, s in enumerate(symbols):
+            num = (7919 * (k + 1) + 104729 * (j + 1) + 31 * k * j) % 1999 - 999
+            den = 97 + (k * 37 + j * 53) % 211
+            pt[s] = sp.Rational(num if num else 1 + k, den)
+        out.append(pt)
+    return out
 
 
 def _number(expr: sp.Expr, subs: dict | None = None) -> mpmath.mpc | None:
@@ -75,6 +87,8 @@ def expressions_equal(a: sp.Expr, b: sp.Expr) -> bool:
         if max(abs(x), abs(y)) < TINY:  # both (numerically) zero: only algebra can tell
             return sp.simplify(a - b) == 0
         return _close(x, y)
+    if _expanded_zero(a - b):
+        return True
     agreed = 0
     for pt in _points(symbols):
         x, y = _number(a, pt), _number(b, pt)
@@ -85,19 +99,36 @@ def expressions_equal(a: sp.Expr, b: sp.Expr) -> bool:
                 continue
             return False
         agreed += 1
-    if agreed >= 2:
+    if agreed >= POINTS // 2:
         return True
     return sp.simplify(a - b) == 0
 
 
-def _readings(e: sp.Expr) -> list[sp.Expr]:
-    """`30°` may be compared as 30 or as pi/6; `25%` as 25 or 1/4."""
+def _expanded_zero(d: sp.Expr) -> bool:
+    """The symbolic test: a difference that expands to 0 (polynomial identities), for small expressions only."""
+    if sp.count_ops(d) > 60 or d.has(sp.Abs, sp.floor, sp.ceiling):
+        return False
+    try:
+        return sp.expand(d) == 0
+    except (TypeError, ValueError, RecursionError):
+        return False
+
+
+def _readings(e: sp.Expr, percent: tuple[int | sp.Rational, ...] = (1,)) -> list[sp.Expr]:
+    """`30°` may be compared as 30 or as pi/6; a percent is read as its number (see `_percent_readings`)."""
     out = [e]
     if e.has(DEG):
         out = [x.subs(DEG, v) for x in out for v in (1, sp.pi / 180)]
     if e.has(PCT):
-        out = [x.subs(PCT, v) for x in out for v in (1, sp.Rational(1, 100))]
+        out = [x.subs(PCT, v) for x in out for v in percent]
     return out
+
+
+def _percent_readings(g: sp.Expr, r: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr]]:
+    """A percent never equals a different percent; `a%` is `a/100` only where the gold is a bare number."""
+    if r.has(PCT) and not g.has(PCT):
+        return _readings(g), _readings(r, (1, sp.Rational(1, 100)))
+    return _readings(g), _readings(r)
 
 
 def _fraction(e: sp.Expr) -> Fraction | None:
@@ -118,14 +149,15 @@ class SympyBackend:
 
     def scalar(self, gold: str, resp: str) -> bool:
         g, r = value(gold), value(resp)
-        for a in _readings(g):
-            for b in _readings(r):
+        gs, rs = _percent_readings(g, r)
+        for a in gs:
+            for b in rs:
                 if expressions_equal(a, b):
                     return True
         if self.rounding is not None:
             k = self.rounding
-            for a in _readings(g):
-                for b in _readings(r):
+            for a in gs:
+                for b in rs:
                     fa, fb = _fraction(a), _fraction(b)
                     if fa is not None and fb is not None and round_half_up(fa, k) == round_half_up(fb, k):
                         return True
@@ -151,13 +183,27 @@ class SympyBackend:
         ratio = sp.simplify(g / r)
         return bool(ratio.is_number and ratio != 0 and ratio.is_finite)
 
+    def approx(self, exact: str, shown: str) -> bool:
+        places = shown_places(shown)
+        a, b = _fraction(value(exact)), _fraction(value(shown))
+        if places is None or a is None or b is None:
+            return expressions_equal(value(exact), value(shown))
+        return approximates(a, b, places)
+
     def sets(self, gold: Node, resp: Node) -> bool:
+        if isinstance(gold, Seq) and gold.kind == "tuple" and len(gold.items) == 2 and not _nonempty_pair(gold):
+            return False  # a pair read as an interval must be a non-empty one: `x<x` is not (15,-29)
         a, b = to_set(gold, open_pairs=True), to_set(resp, open_pairs=True)
         if a == b:
             return True
         if _components_equal(a, b):
             return True
         return bool(sp.Complement(a, b) == sp.S.EmptySet and sp.Complement(b, a) == sp.S.EmptySet)
+
+
+def _nonempty_pair(pair: Seq) -> bool:
+    lo, hi = (value(i.text) if isinstance(i, Scalar) and not i.unit else None for i in pair.items)
+    return lo is not None and hi is not None and (hi - lo).is_positive is True
 
 
 def _components(s: sp.Set) -> list[sp.Set]:
@@ -233,7 +279,7 @@ def to_set(node: Node, open_pairs: bool = False) -> sp.Set:
         lo, hi = value(node.lo), value(node.hi)
         return sp.Interval(lo, hi, node.lo_open or lo == -sp.oo, node.hi_open or hi == sp.oo)
     if isinstance(node, Union):
-        return sp.Union(*(to_set(p) for p in node.parts))
+        return sp.Union(*(to_set(p, open_pairs=True) for p in node.parts))  # pieces are intervals, not points
     if isinstance(node, Reals):
         return sp.S.Reals
     if isinstance(node, Empty):
