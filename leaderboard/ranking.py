@@ -17,6 +17,7 @@ ranked apart while their intervals overlap.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from core.errors import UserError
 from leaderboard.curves import Config
 
 N_BOOT = 2000
+N_BAND = 200  # resamples for the interval of every curve point (curve_band)
 
 
 @dataclass
@@ -51,10 +53,15 @@ def pick_k(cost: np.ndarray, budget: float) -> int | None:
     return int(within[-1]) if len(within) else None
 
 
+@lru_cache(maxsize=4)
 def bootstrap_weights(n_problems: int, n_boot: int = N_BOOT, seed: int = 0) -> np.ndarray:
-    """(n_boot, P) resample counts / P: the mean over a resample is weights @ values."""
+    """(n_boot, P) resample counts / P: the mean over a resample is weights @ values.
+
+    Cached (read-only): every configuration of a view shares the same resamples, drawn once."""
     rng = np.random.default_rng(seed)
-    return rng.multinomial(n_problems, np.full(n_problems, 1.0 / n_problems), size=n_boot) / n_problems
+    w = rng.multinomial(n_problems, np.full(n_problems, 1.0 / n_problems), size=n_boot) / n_problems
+    w.flags.writeable = False
+    return w
 
 
 def default_budget(configs: list[Config], axis: str, problems: np.ndarray | None = None) -> float:
@@ -203,11 +210,12 @@ def breakdown(configs: list[Config], budget: float, axis: str = "generated", by:
     return pd.DataFrame(recs, columns=["group", "label", "key", "k", "problems", "accuracy", "lo", "hi"])
 
 
-def curve_band(config: Config, problems: np.ndarray | None = None, alpha: float = 0.05, n_boot: int = N_BOOT,
+def curve_band(config: Config, problems: np.ndarray | None = None, alpha: float = 0.05, n_boot: int = N_BAND,
                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise bootstrap interval of the mean accuracy at every k (the CI bands and every table's points).
 
-    The same resamples as `rank` (same count and seed), so a point's interval here and in a ranked table agree."""
+    N_BAND resamples (every k of every configuration, so fewer than the ranked table's N_BOOT): a point's interval
+    is the same in the CLI table, the PNG, the app and the export; the ranked table's may differ in the third digit."""
     acc = config.acc[config.rows(problems)]
     boot = bootstrap_weights(len(acc), n_boot, seed) @ acc
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
