@@ -74,6 +74,16 @@ class Sample:
     mean_logprob: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def truncated(self) -> bool:
+        """Generation stopped at its token limit: whatever answer it holds was never committed to."""
+        return self.finish_reason == "length"
+
+    @property
+    def votes(self) -> bool:
+        """Whether it takes part in a vote: it has an answer and was not cut off at its token limit."""
+        return self.extracted is not None and not self.truncated
+
 
 @dataclass
 class Attempt:

@@ -47,7 +47,13 @@ async def solve(engine: Engine, view: SuiteView, question: Question, strategy: s
                        error=detail[:2000])
     ctx.ledger.wall_seconds = time.perf_counter() - start
     return Attempt(question.id, decision.text, decision.answer, ctx.samples, ctx.ledger,
-                   meta={**decision.meta, **_labels(ctx, scorer)})
+                   meta={**decision.meta, **_labels(ctx, scorer), **_truncation(ctx, decision.text)})
+
+
+def _truncation(ctx: StrategyContext, final_text: str | None) -> dict[str, bool]:
+    """`truncated: true` when the response the strategy stands by was cut off at its token limit."""
+    chosen = next((s for s in ctx.samples if final_text is not None and s.text == final_text), None)
+    return {"truncated": True} if chosen is not None and chosen.truncated else {}
 
 
 def _labels(ctx: StrategyContext, verifier: Verifier) -> dict:

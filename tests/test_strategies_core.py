@@ -96,3 +96,53 @@ def test_majority_ties_go_to_first_seen_group():
     samples.append(mk(5, "4"))
     assert majority(samples, str).extracted == "4"
     assert majority([mk(0, None)], str) is None
+
+
+class SeedRecordingEngine(ScriptedEngine):
+    """Scripted engine that records the seed each request carried, and truncates when asked to."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.seeds: list[tuple[str, int | None]] = []
+
+    async def generate(self, prompt: Prompt, params: SamplingParams) -> GenerateResult:
+        self.seeds.append((prompt.messages[-1][1], params.seed))
+        return await super().generate(prompt, params)
+
+
+def _seeds(seed: int, strategy: str = "self_consistency", params: dict | None = None) -> list:
+    suite = load_suite("arith:n=4,seed=3")
+    engine = SeedRecordingEngine()
+    view = SuiteView(suite.template, suite.extract, suite.vote_key)
+
+    async def go():
+        return await asyncio.gather(*[solve(engine, view, p.question(), strategy, params or {"n": 3}, seed)
+                                      for p in suite.problems])
+
+    asyncio.run(go())
+    return sorted(engine.seeds)
+
+
+def test_every_request_carries_a_seed_from_run_seed_problem_and_request():
+    first, again, other = _seeds(0), _seeds(0), _seeds(1)
+    assert all(s is not None for _, s in first)
+    assert first == again, "a rerun sends the same seeds"
+    assert len({s for _, s in first}) == len(first), "each problem's request has its own seed"
+    assert {s for _, s in first}.isdisjoint({s for _, s in other}), "another run seed, other seeds"
+    revision = _seeds(0, "revision", {"n": 3})
+    assert len({s for _, s in revision}) == len(revision), "sequential requests of one problem differ"
+
+
+def test_truncated_samples_do_not_vote_and_mark_the_attempt():
+    def s(i: int, answer: str, finish: str = "stop") -> Sample:
+        return Sample(i, f"... {answer}", finish, 0, 5, extracted=answer)
+
+    assert majority([s(0, "7", "length"), s(1, "7", "length"), s(2, "8")], lambda a: a).extracted == "8"
+    assert majority([s(0, "7", "length")], lambda a: a) is None, "a cut-off answer was never committed to"
+
+    suite = load_suite("arith:n=3,seed=3")
+    view = SuiteView(suite.template, suite.extract, suite.vote_key)
+    cut = asyncio.run(solve(ScriptedEngine(), view, suite.problems[0].question(), "cot", {"max_tokens": 3}, 0))
+    whole = asyncio.run(solve(ScriptedEngine(), view, suite.problems[0].question(), "cot", {}, 0))
+    assert cut.samples[0].truncated and cut.meta.get("truncated") is True
+    assert not whole.samples[0].truncated and "truncated" not in whole.meta

@@ -29,10 +29,11 @@ def best_scored(samples: list[Sample]) -> Sample | None:
 
 
 def weighted_vote(samples: list[Sample], vote_key: Callable[[str], str]) -> Sample | None:
-    """The answer with the largest summed score wins (Li et al. 2023); its best-scored sample stands for it."""
+    """The answer with the largest summed score wins (Li et al. 2023); its best-scored sample stands for it.
+    Truncated samples do not vote, as in `majority`."""
     groups: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
-        if s.extracted is not None:
+        if s.votes and s.extracted is not None:
             groups[vote_key(s.extracted)].append(s)
     if not groups:
         return best_scored(samples)

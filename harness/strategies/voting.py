@@ -10,11 +10,13 @@ from core.records import Sample
 
 def majority(samples: list[Sample], vote_key: Callable[[str], str],
              weight: Callable[[Sample], float] = lambda s: 1.0) -> Sample | None:
-    """The first sample of the heaviest answer group; ties go to the group seen first (stable)."""
+    """The first sample of the heaviest answer group; ties go to the group seen first (stable).
+
+    Samples with no answer, or cut off at their token limit, do not vote."""
     groups: dict[str, list[Sample]] = defaultdict(list)
     totals: dict[str, float] = defaultdict(float)
     for s in samples:
-        if s.extracted is None:
+        if not s.votes or s.extracted is None:
             continue
         key = vote_key(s.extracted)
         groups[key].append(s)
