@@ -22,8 +22,6 @@ from tests.conftest import DATA, THINKBENCH, run_cli
 pytestmark = pytest.mark.e2e
 
 SUITE = "arith:digits=1,ops=1,operators=+,n=10,seed=3"
-COT = ["run", "--suite", SUITE, "--strategy", "cot", "--temperature", "0", "--max-tokens", "24",
-       "--max-model-len", "512"]
 
 
 def _snapshot(db):
@@ -53,9 +51,15 @@ def _count(db) -> int:
         con.close()
 
 
+# Sampled, not greedy: per-request seeds make the samples a function of (run seed, problem, request) alone, so a
+# run killed mid-way and resumed one problem at a time must store exactly what an uninterrupted batched run did.
+SAMPLED = ["run", "--suite", SUITE, "--strategy", "self_consistency", "--n", "2", "--temperature", "0.9",
+           "--max-tokens", "24", "--max-model-len", "512"]
+
+
 def test_vllm_run_sigkill_resume_equals_uninterrupted(tmp_path):
     clean_db, killed_db = tmp_path / "clean.duckdb", tmp_path / "killed.duckdb"
-    ref = run_cli(*COT, "--db", str(clean_db), cwd=tmp_path)
+    ref = run_cli(*SAMPLED, "--db", str(clean_db), cwd=tmp_path)
     assert ref.returncode == 0, ref.stderr[-3000:]
     clean = _snapshot(clean_db)
     assert len(clean[0]) == 10 and clean[2][0][1] == "complete"
@@ -66,7 +70,7 @@ def test_vllm_run_sigkill_resume_equals_uninterrupted(tmp_path):
     cfg = tmp_path / "slow.yaml"
     cfg.write_text("commit_every: 1\nmax_inflight: 1\n")
     env = {**os.environ, "THINKBENCH_DATA_DIR": str(DATA)}
-    proc = subprocess.Popen([THINKBENCH, *COT, "--config", str(cfg), "--db", str(killed_db)], cwd=tmp_path,
+    proc = subprocess.Popen([THINKBENCH, *SAMPLED, "--config", str(cfg), "--db", str(killed_db)], cwd=tmp_path,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 400
     while time.time() < deadline and _count(killed_db) < 3 and proc.poll() is None:
@@ -76,13 +80,15 @@ def test_vllm_run_sigkill_resume_equals_uninterrupted(tmp_path):
     done = _count(killed_db)
     assert 3 <= done < 10, f"kill should land mid-run, {done} stored"
 
-    resumed = run_cli(*COT, "--db", str(killed_db), cwd=tmp_path)
+    resumed = run_cli(*SAMPLED, "--db", str(killed_db), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming run {clean[2][0][0]}: {done}/10" in resumed.stderr
     killed = _snapshot(killed_db)
     assert killed[2] == clean[2]
     assert [r[0] for r in killed[1]] == [r[0] for r in clean[1]], "no duplicates, none missing"
-    assert killed[0] == clean[0], "greedy decoding: resumed results equal the uninterrupted run's"
+    assert len({r[2] for r in clean[1]}) > len(clean[0]), "sampling at temperature 0.9 gives varied samples"
+    assert killed[1] == clean[1], "seeded sampling: every sample equals the uninterrupted run's"
+    assert killed[0] == clean[0], "and so does every final answer"
 
 
 def _free_port() -> int:

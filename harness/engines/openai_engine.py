@@ -40,7 +40,7 @@ class OpenAIEngine:
     name = "openai"
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, max_concurrency: int = 64,
-                 max_retries: int = 5, timeout_s: float = 600.0) -> None:
+                 max_retries: int = 5, timeout_s: float = 600.0, per_request_seed: bool = True) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise UserError(f"--base-url {base_url!r} must start with http:// or https://")
         self.base_url = base_url.rstrip("/")
@@ -51,6 +51,7 @@ class OpenAIEngine:
         self._client = httpx.AsyncClient(headers=headers, timeout=timeout_s,
                                          limits=httpx.Limits(max_connections=max_concurrency))
         self.max_concurrency = max_concurrency
+        self.per_request_seed = per_request_seed
 
     def _body(self, prompt: Prompt, params: SamplingParams) -> dict[str, Any]:
         messages = prompt.as_messages()
@@ -68,7 +69,7 @@ class OpenAIEngine:
             body["add_generation_prompt"] = False
         if params.stop:
             body["stop"] = list(params.stop)
-        if params.seed is not None:
+        if params.seed is not None and self.per_request_seed:
             body["seed"] = params.seed
         if params.logprobs is not None:
             body["logprobs"] = True
@@ -154,6 +155,9 @@ class OpenAIEngineSettings(EngineSettings):
     base_url: str | None = None
     served_model: str | None = None  # the name the server serves (default: the run's --model)
     max_concurrency: int = 64
+    # Send each request's seed (derived from run seed, problem and request), so a rerun on the same server
+    # reproduces its samples. Off for servers that reject per-request seeds (vLLM's CPU build).
+    per_request_seed: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> "OpenAIEngineSettings":
@@ -170,7 +174,8 @@ class OpenAIEngineSettings(EngineSettings):
 
 
 def build(cfg: OpenAIEngineSettings, model: ModelRef, seed: int) -> OpenAIEngine:
-    return OpenAIEngine(cfg.base_url or "", cfg.served_model or model.name, max_concurrency=cfg.max_concurrency)
+    return OpenAIEngine(cfg.base_url or "", cfg.served_model or model.name, max_concurrency=cfg.max_concurrency,
+                        per_request_seed=cfg.per_request_seed)
 
 
 ENGINES.register(EngineSpec("openai", OpenAIEngineSettings, build, "an OpenAI-compatible server (chat completions)",

@@ -9,8 +9,10 @@ cannot forget to account for compute, and it holds a `Question`, never the gold 
 
 from __future__ import annotations
 
+import hashlib
 import time
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -77,6 +79,18 @@ class StrategyContext:
     oracle: OracleFn | None = None  # set only when the run is an explicitly labelled oracle upper bound
     used: set[str] = field(default_factory=set)  # "verifier" / "oracle": what the attempt consulted
     sample_logprobs: dict[int, list[float]] = field(default_factory=dict)  # sample index -> token logprobs
+    _asked: Counter[str] = field(default_factory=Counter)  # prompt digest -> times asked (request seeds)
+
+    def request_seed(self, prompt: Prompt) -> int:
+        """A seed for the next request of this prompt: a function of (run seed, problem, prompt, how many times
+        this attempt asked it before), so a rerun asks the same requests with the same seeds whatever order
+        concurrent requests finish in. Engines that honour per-request seeds reproduce their samples with it."""
+        digest = hashlib.sha256(repr((prompt.messages, prompt.assistant_prefix, prompt.assistant_prefix_ids))
+                                .encode()).hexdigest()
+        nth = self._asked[digest]
+        self._asked[digest] += 1
+        key = f"{self.seed}\x1f{self.question.id}\x1f{digest}\x1f{nth}"
+        return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF
 
     def prompt(self, assistant_prefix: str = "", assistant_prefix_ids: tuple[int, ...] | None = None) -> Prompt:
         return Prompt.chat(self.template.render(self.question), assistant_prefix, assistant_prefix_ids)
@@ -133,6 +147,8 @@ class StrategyContext:
     async def generate(self, prompt: Prompt, params: SamplingParams, keep: bool = True,
                        meta: dict[str, Any] | None = None) -> GenerateResult:
         """Call the engine and charge the attempt. `keep=False` for partial steps that are not samples."""
+        if params.seed is None:
+            params = replace(params, seed=self.request_seed(prompt))
         start = time.perf_counter()
         result = await self.engine.generate(prompt, params)
         self.ledger.add(Ledger(
