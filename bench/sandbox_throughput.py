@@ -34,16 +34,29 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
+def _loadavg() -> str:
+    """1, 5 and 15 minute load averages (runnable tasks; compare with cpus): throughput taken on a
+    busy machine is not comparable with a quiet one."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def bench_sandbox(items: list[CodeItem], workers: int) -> dict[str, Any]:
     sandbox = Sandbox()  # a private one: cold start is part of the measurement
     latencies: list[float] = []
     t0 = time.perf_counter()
 
+    retried: list[int] = []
+
     def one(item: CodeItem) -> bool:
         s = time.perf_counter()
-        grade = to_grade(sandbox.run(item.job()))
+        outcome = sandbox.run(item.job())
         latencies.append(time.perf_counter() - s)
-        return grade.correct
+        if outcome.attempts > 1:
+            retried.append(outcome.attempts - 1)
+        return to_grade(outcome).correct
 
     with ThreadPoolExecutor(workers) as pool:
         ok = list(pool.map(one, items))
@@ -52,7 +65,7 @@ def bench_sandbox(items: list[CodeItem], workers: int) -> dict[str, Any]:
     sandbox.close()
     return {"n": len(items), "passed": sum(ok), "seconds": total, "per_s": len(items) / total,
             "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * _pct(latencies, 0.99),
-            "layers": ",".join(layers)}
+            "layers": ",".join(layers), "retried": len(retried)}
 
 
 def bench_fork_pipe(n: int) -> float:
@@ -89,13 +102,15 @@ def main() -> None:
     rows = [json.loads(line) for line in (Path(args.data_dir) / "humaneval" / "HumanEval.jsonl").open()]
     items = [CodeItem(r["prompt"] + "\n" + r["canonical_solution"], r["entry_point"], test=r["test"],
                       context=r["prompt"]) for r in rows]
-    print(f"cpus={os.cpu_count()} workers={args.workers} programs={len(items)}")
+    print(f"cpus={os.cpu_count()} workers={args.workers} programs={len(items)} load average={_loadavg()}")
     for i in range(args.rounds):
         r = bench_sandbox(items, args.workers)
         print(f"sandbox round {i + 1}: {r['per_s']:.1f} programs/s  "
               f"p50={r['p50_ms']:.1f} ms  p99={r['p99_ms']:.1f} ms  "
-              f"passed={r['passed']}/{r['n']}  total={r['seconds']:.2f}s (cold, zygote start included)")
+              f"passed={r['passed']}/{r['n']}  load retries={r['retried']}  total={r['seconds']:.2f}s "
+              "(cold, zygote start included)")
     print(f"layers: {r['layers']}")
+    print(f"load average after: {_loadavg()}")
     print(f"baseline bare fork-and-pipe: {bench_fork_pipe(300):.0f}/s;  "
           f"fresh python -I: {bench_fresh_python(40):.0f}/s")
 
