@@ -31,6 +31,7 @@ SET_LIKE = (Interval, Union, Reals)
 _CHOICE_LEAD = re.compile(r"\s*(?:\\text\{\s*)?(?:\(([A-Ea-e])\)|([A-E])(?=[\s.:}]|$))(.*)", re.S)
 _TEXT_WRAPPED_ALL = re.compile(r"\\text\{([^{}]*)\}")
 _VARIABLE_LIKE = re.compile(r"(?<![a-zA-Z\\])[a-zA-Z](?![a-zA-Z])")
+_CHAIN_VARIABLE = re.compile(r"(?<![a-zA-Z\\])[a-df-hj-zA-Z](?![a-zA-Z])")  # `i` and `e` are numbers in a chain
 UNORDERED = ("list", "set", "pm", "or")
 _TEXT_ONLY = re.compile(r"[A-Za-z0-9 .,'()\-]*")
 _CHOICE_REST = re.compile(r"[\s}.:]*(?:[-+]?[\d\\(]|$)")  # `(C) 12`, `(C) \frac12`: the choice restated
@@ -87,14 +88,14 @@ def _as_scalar(text: str) -> Scalar:
 def _chain_value(node: Relation, be: Backend) -> Scalar | None:
     """The value a chain of `=` / `≈` commits to, if every link holds: `6/12 = 1/2` -> 1/2, `1/3 ≈ 0.333` -> 1/3.
     A false link (`6 = 5`, `12 ≈ 15`) makes the chain a contradiction: no value."""
-    if not set(node.ops) <= {"=", "≈"} or _VARIABLE_LIKE.search(node.parts[-1]):
+    if not set(node.ops) <= {"=", "≈"} or _CHAIN_VARIABLE.search(node.parts[-1]):
         return None
     parts, ops = list(node.parts), list(node.ops)
-    if _VARIABLE_LIKE.search(parts[0]):
+    if _CHAIN_VARIABLE.search(parts[0]):
         if len(parts) == 2:
             return None  # `2x + 1 = 7` is an equation, not a value
         parts, ops = parts[1:], ops[1:]
-    if any(_VARIABLE_LIKE.search(p) for p in parts):
+    if any(_CHAIN_VARIABLE.search(p) for p in parts):
         return None
     for a, op, b in zip(parts, ops, parts[1:]):
         if not (be.scalar(a, b) if op == "=" else be.approx(a, b)):
@@ -127,7 +128,7 @@ def scalar_equal(gold: Scalar, resp: Scalar, be: Backend) -> bool:
     if units.is_radians(resp.unit):
         if gold.text.endswith("°"):
             return be.scalar(f"\\frac{{({gold.text[:-1]})\\pi}}{{180}}", resp.text)
-        return not gold.unit and be.scalar(gold.text, resp.text)
+        return not gold.unit and "\\pi" in gold.text and be.scalar(gold.text, resp.text)
     if not gold.unit or not resp.unit:
         return be.scalar(gold.text, resp.text)
     f = units.factor(resp.unit, gold.unit)
@@ -135,7 +136,7 @@ def scalar_equal(gold: Scalar, resp: Scalar, be: Backend) -> bool:
         return False
     if f == 1:
         return be.scalar(gold.text, resp.text)
-    return be.scalar(gold.text, f"\\frac{{{f.numerator}}}{{{f.denominator}}}\\cdot\\left({resp.text}\\right)")
+    return be.scalar(gold.text, f"\\frac{{{f.numerator}}}{{{f.denominator}}}\\cdot({resp.text})")
 
 
 def _items(node: Node) -> tuple[Node, ...] | None:

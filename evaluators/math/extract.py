@@ -37,6 +37,7 @@ _NUMBER = re.compile(r"(?:\\?\$\s*)?-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _HEDGE_BEFORE = re.compile(r"(?:\b(?:not|least|most|than|about|approximately|around|nearly|almost|roughly|over|"
                            r"under|maybe|perhaps)\s+)$", re.I)
 _HEDGE_AFTER = re.compile(r"^\s*(?:or\b|\+|-\s*\d|to\s+\d)", re.I)
+_ASSIGNMENTS = re.compile(r"\b([a-zA-Z])\s*=\s*(-?[\w\\{}./+^ -]+?)\s*(?=,|\band\b|\bor\b|\.?\s*$)")
 _PROSE_WORD = re.compile(r"[A-Za-z]{3,}")
 _STOP = re.compile(r"\s(?:I hope|Hope|This|which|because|since)\b|,\s*(?:which|because|since)\b")
 
@@ -98,15 +99,19 @@ def boxed_answers(text: str) -> list[str]:
 
 def _boundaries(text: str, lo: int, hi: int) -> list[int]:
     """Statement ends in text[lo:hi]: newlines and sentence stops outside math and braces."""
-    out, depth, math, i = [], 0, False, lo
+    out, depth, math, display, i = [], 0, False, False, lo
     while i < hi:
         c = text[i]
         if c == "\\" and i + 1 < hi:
             nxt = text[i + 1]
             if nxt in "([":
-                math = True
+                math, display = True, display or nxt == "["
             elif nxt in ")]":
-                math = False
+                math, display = False, display and nxt != "]"
+            i += 2
+            continue
+        if text.startswith("$$", i):
+            display = not display
             i += 2
             continue
         if c == "$":
@@ -115,8 +120,8 @@ def _boundaries(text: str, lo: int, hi: int) -> list[int]:
             depth += 1
         elif c == "}":
             depth = max(0, depth - 1)
-        elif c == "\n" and (not math or text.startswith("\n\n", i)):
-            out.append(i)
+        elif c == "\n" and not display:
+            out.append(i)  # inline math never spans lines (and a currency `$` must not hide a line end)
             math, depth = False, 0
         elif c in ".!?" and not math and depth == 0:
             rest = text[i + 1 : i + 3]
@@ -160,11 +165,13 @@ def _phrases(text: str, offset: int) -> list[_Commitment]:
 def _number_value(statement: str) -> str | None:
     """The one value a free statement commits to: after its last `=`, else its only number (with hedge
     words kept, so `at least 5` is not 5); None when it names several different numbers."""
+    roots = _ASSIGNMENTS.findall(statement.replace("$", ""))
+    if len(roots) >= 2 and len({v for v, _ in roots}) == 1 and statement.count("=") == len(roots):
+        return ", ".join(value.strip() for _, value in roots)  # `x = 3, x = 5, and x = 7` lists three roots
     if "=" in statement:
-        rhs = statement[statement.rindex("=") + 1 :].strip()
-        m = _NUMBER.match(rhs.lstrip("$ "))
-        if m is None:
-            return rhs.strip(" .$") or None
+        rhs = strip_trailing_punctuation(statement[statement.rindex("=") + 1 :].strip().strip("$ "))
+        if not _PROSE_WORD.search(re.sub(r"\\[a-zA-Z]+", " ", rhs)):
+            return rhs or None  # `= 6 + 9i`, `= \\frac{243}{625}`: the whole right side
         statement = rhs
     found = list(_NUMBER.finditer(statement))
     values = {n.group().replace(",", "").lstrip("\\$ ") for n in found}

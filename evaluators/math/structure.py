@@ -121,6 +121,8 @@ _SET_BUILDER = re.compile(r"([a-zA-Z])\s*(?:\||:)\s*(.+)", re.S)
 _REL_OPS = ("<=", ">=", "!=", "=", "<", ">", "≈")
 _PROSE = re.compile(r"[A-Za-z]{2,}")
 _COMMAND = re.compile(r"\\[a-zA-Z]+")
+_SCALED_MATRIX = re.compile(r"([^\\&{}]*?|\\frac\{[^{}]*\}\{[^{}]*\}|\\sqrt\{[^{}]*\}|\\sqrt\d)\s*(?:\\cdot\s*)?"
+                            r"(\\begin\{.*)", re.S)
 _OPENERS = "([{"
 _CLOSERS = ")]}"
 
@@ -262,6 +264,29 @@ def split_units(s: str) -> tuple[str, str]:
     return s, unit
 
 
+_SMALL = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6}
+
+
+def number_words(s: str) -> int | None:
+    """`twenty-three`, `one hundred and five`, `Seven` -> the integer; None for anything else."""
+    words = re.sub(r"\\text\{([^{}]*)\}", r"\1", s).lower().replace("-", " ").replace(" and ", " ").split()
+    if not words or not all(w in _SMALL or w in _TENS or w in _SCALES for w in words):
+        return None
+    total, current = 0, 0
+    for w in words:
+        if w in _SCALES:
+            current = max(current, 1) * _SCALES[w]
+            if _SCALES[w] >= 1000:
+                total, current = total + current, 0
+        else:
+            current += _SMALL.get(w, _TENS.get(w, 0))
+    return total + current
+
+
 def parse(s: str, depth: int = 0) -> Node:
     """The shape of a cleaned answer string."""
     s = s.strip()
@@ -275,12 +300,19 @@ def parse(s: str, depth: int = 0) -> Node:
     if compact in _REAL_WORDS or compact in ("\\text{allrealnumbers}", "(-\\infty,+\\infty)"):
         return Reals()
     s = _WORD_OPS.sub(lambda m: " or " if ("or" in m.group() or "vee" in m.group()) else " and ", s)
+    spelled = number_words(s)
+    if spelled is not None:
+        return Scalar(str(spelled))
     text = as_text(s)
     if text is not None:
         return text
     m = _MATRIX.fullmatch(s)
     if m:
         return _matrix(m.group(2), depth)
+    scaled = _SCALED_MATRIX.fullmatch(s)
+    inner = _MATRIX.fullmatch(scaled.group(2)) if scaled and scaled.group(1).strip() else None
+    if scaled and inner:
+        return _scaled(scaled.group(1), _matrix(inner.group(2), depth))
     joined = _joined(s, depth)
     if joined is not None:
         return joined
@@ -312,6 +344,9 @@ def parse(s: str, depth: int = 0) -> Node:
     m = _BASE.fullmatch(s)
     if m and 2 <= int(m.group(2)) <= 36:
         return Base(m.group(1).upper(), int(m.group(2)))
+    spelled = number_words(s)
+    if spelled is not None:
+        return Scalar(str(spelled))
     value, unit = split_units(s)
     if not value:
         raise Unparseable("only units")
@@ -327,6 +362,15 @@ def _matrix(body: str, depth: int) -> Matrix:
     if not rows or len(rows) > MAX_ITEMS:
         raise Unparseable("bad matrix")
     return Matrix(tuple(tuple(parse(c, depth + 1) for c in r.split("&")) for r in rows))
+
+
+def _scaled(k: str, m: Matrix) -> Matrix:
+    """`2 \\begin{pmatrix}1\\\\2\\end{pmatrix}`: a scalar times a matrix, entry by entry."""
+    def times(c: Node) -> Node:
+        if not isinstance(c, Scalar) or c.unit:
+            raise Unparseable("a scalar multiple of a non-numeric matrix")
+        return Scalar(f"({k})({c.text})")
+    return Matrix(tuple(tuple(times(c) for c in row) for row in m.rows))
 
 
 def _joined(s: str, depth: int) -> Node | None:

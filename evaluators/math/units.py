@@ -12,7 +12,8 @@ Rules (the grader follows them exactly; `compare.py` applies them to scalar answ
   * Gold with a unit: a response without a unit must equal the gold's number; a response with a pint unit of
     the same dimension is converted to the gold's unit and compared exactly; two count nouns must be the same
     noun (singular or plural); anything else is not equal.
-  * Angles: `degrees` becomes the `°` mark; `radians` is compared with the gold read in radians only.
+  * Angles: `degrees` becomes the `°` mark; `radians` is compared with the gold read in radians only, and against
+    a gold with no unit only where that gold is written with pi (`72 radians` is not the bare gold `72`).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def is_label(unit: str) -> bool:
     words = unit.replace("-", " ").split()
     if not words or len(words) > 3 or not all(w.isalpha() for w in words):
         return False
+    if len(words) == 3 and words[1].lower() == "of":  # `boxes of pizza`, `cups of flour`
+        words = [words[0], words[2]]
     return not any(w.lower() in FUNCTION_WORDS for w in words)
 
 
@@ -93,6 +96,8 @@ def understood(unit: str) -> bool:
     if not unit:
         return True
     words = [w.lower() for w in _WORD.findall(unit)]
+    if "of" in words and is_label(unit):
+        return True  # `boxes of pizza`
     if len(words) == 1 and pint_unit(unit) is not None:
         return True  # one unit word pint knows (`in^2`, `h`), even where it is also an English word
     if any(w in FUNCTION_WORDS and w != "per" for w in words):
