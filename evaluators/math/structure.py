@@ -287,19 +287,8 @@ def number_words(s: str) -> int | None:
     return total + current
 
 
-def parse(s: str, depth: int = 0) -> Node:
-    """The shape of a cleaned answer string."""
-    s = s.strip()
-    if depth > MAX_DEPTH:
-        raise Unparseable("nested too deeply")
-    if not s:
-        raise Unparseable("empty answer")
-    compact = re.sub(r"\s+", "", s).lower()
-    if compact in _EMPTY_WORDS or compact in ("\\text{none}", "\\text{nosolution}", "\\text{nosolutions}"):
-        return Empty()
-    if compact in _REAL_WORDS or compact in ("\\text{allrealnumbers}", "(-\\infty,+\\infty)"):
-        return Reals()
-    s = _WORD_OPS.sub(lambda m: " or " if ("or" in m.group() or "vee" in m.group()) else " and ", s)
+def _whole_shape(s: str, depth: int) -> Node | None:
+    """Shapes read from the whole answer at once: number words, text, a matrix (or a scalar times one)."""
     spelled = number_words(s)
     if spelled is not None:
         return Scalar(str(spelled))
@@ -313,6 +302,25 @@ def parse(s: str, depth: int = 0) -> Node:
     inner = _MATRIX.fullmatch(scaled.group(2)) if scaled and scaled.group(1).strip() else None
     if scaled and inner:
         return _scaled(scaled.group(1), _matrix(inner.group(2), depth))
+    return None
+
+
+def parse(s: str, depth: int = 0) -> Node:
+    """The shape of a cleaned answer string."""
+    s = s.strip()
+    if depth > MAX_DEPTH:
+        raise Unparseable("nested too deeply")
+    if not s:
+        raise Unparseable("empty answer")
+    compact = re.sub(r"\s+", "", s).lower()
+    if compact in _EMPTY_WORDS or compact in ("\\text{none}", "\\text{nosolution}", "\\text{nosolutions}"):
+        return Empty()
+    if compact in _REAL_WORDS or compact in ("\\text{allrealnumbers}", "(-\\infty,+\\infty)"):
+        return Reals()
+    s = _WORD_OPS.sub(lambda m: " or " if ("or" in m.group() or "vee" in m.group()) else " and ", s)
+    whole = _whole_shape(s, depth)
+    if whole is not None:
+        return whole
     joined = _joined(s, depth)
     if joined is not None:
         return joined
@@ -344,9 +352,6 @@ def parse(s: str, depth: int = 0) -> Node:
     m = _BASE.fullmatch(s)
     if m and 2 <= int(m.group(2)) <= 36:
         return Base(m.group(1).upper(), int(m.group(2)))
-    spelled = number_words(s)
-    if spelled is not None:
-        return Scalar(str(spelled))
     value, unit = split_units(s)
     if not value:
         raise Unparseable("only units")
