@@ -85,6 +85,45 @@ class Sample:
         return self.extracted is not None and not self.truncated
 
 
+@dataclass(frozen=True)
+class CallRecord:
+    """One engine call an attempt made: when, by which model and step, and what it cost in tokens.
+
+    Times are Unix seconds. `first_token` is None where the engine does not report it. `in_flight` is the
+    number of requests its engine had outstanding when it started (itself included): a self-hosted engine's
+    time is shared among them when it is priced by the hour.
+    """
+
+    index: int
+    model: str
+    stage: str  # the strategy step that made it: sample, step, pilot, revise, answer, cascade:<stage>, ...
+    started: float
+    first_token: float | None
+    finished: float
+    prompt_tokens: int
+    cached_prompt_tokens: int
+    generated_tokens: int
+    reasoning_tokens: int
+    n: int
+    finish_reason: str | None  # of its first completion ("length": cut off at the token limit)
+    in_flight: int = 1
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.finished - self.started)
+
+
+def critical_path_seconds(calls: list[CallRecord]) -> float:
+    """The latency a user waits for: the longest chain of calls each starting after the previous one finished.
+    Calls in flight together (parallel samples) overlap; sequential rounds (beam depths, revisions) add up."""
+    order = sorted(calls, key=lambda c: c.started)
+    path: list[float] = []
+    for i, c in enumerate(order):
+        before = [path[j] for j in range(i) if order[j].finished <= c.started]
+        path.append(c.seconds + max(before, default=0.0))
+    return max(path, default=0.0)
+
+
 @dataclass
 class Attempt:
     """The outcome of one strategy on one problem, before grading."""
@@ -96,3 +135,4 @@ class Attempt:
     ledger: Ledger
     meta: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    calls: list[CallRecord] = field(default_factory=list)

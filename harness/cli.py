@@ -133,6 +133,7 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--data-dir", help="local dataset mirror (or THINKBENCH_DATA_DIR)")
     r.add_argument("--db", help="DuckDB store (default thinkbench.duckdb, or THINKBENCH_DB)")
     r.add_argument("--plot", help="where to write the accuracy-vs-tokens PNG (default out/<suite>.png)")
+    r.add_argument("--prices", help="price file over configs/prices.yaml (or THINKBENCH_PRICES): dollars per model")
     r.add_argument("--dry-run", action="store_true", help="print the actors, resources and problem queue; run nothing")
 
 
@@ -157,7 +158,7 @@ def _overrides(a: argparse.Namespace) -> dict[str, Any]:
         "strategy.name": a.strategy, "strategy.params.n": a.n, "strategy.params.temperature": a.temperature,
         "strategy.params.top_p": a.top_p, "strategy.params.max_tokens": a.max_tokens, "limit": a.limit,
         "seed": a.seed, "workers": a.workers, "ray_address": a.ray_address, "data_dir": a.data_dir, "db": a.db,
-        "verifier.kind": a.verifier, "verifier.model": a.verifier_model,
+        "verifier.kind": a.verifier, "verifier.model": a.verifier_model, "prices": a.prices,
     }
     for key, value in map(_param, a.param):
         o[f"strategy.params.{key}"] = value

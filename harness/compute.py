@@ -8,7 +8,10 @@ asked of the engine, and the cached share is recorded beside it for those who wa
 
 from __future__ import annotations
 
-from core.records import Ledger
+from dataclasses import dataclass
+
+from core.records import CallRecord, Ledger
+from harness.pricing import Pricing
 
 
 def flops(ledger: Ledger, policy_params: int | None, verifier_params: int | None = None) -> float | None:
@@ -18,3 +21,21 @@ def flops(ledger: Ledger, policy_params: int | None, verifier_params: int | None
     if ledger.verifier_tokens:
         total += 2.0 * (verifier_params or 0) * ledger.verifier_tokens
     return total
+
+
+@dataclass(frozen=True)
+class Costing:
+    """What prices an attempt's compute: parameter counts for FLOPs, a price table for dollars."""
+
+    policy_params: int | None = None
+    verifier_params: int | None = None
+    pricing: Pricing | None = None
+    verifier_model: str | None = None  # priced at its list input price, where it has one
+
+    def flops(self, ledger: Ledger) -> float | None:
+        return flops(ledger, self.policy_params, self.verifier_params)
+
+    def dollars(self, calls: list[CallRecord], verifier_tokens: int) -> float | None:
+        if self.pricing is None:
+            return None
+        return self.pricing.attempt_dollars(calls, verifier_tokens, self.verifier_model)

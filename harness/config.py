@@ -89,6 +89,7 @@ class RunConfig(BaseModel):
     db: str | None = None
     workers: int | None = None
     ray_address: str | None = None
+    prices: str | None = None  # a price file over configs/prices.yaml (or THINKBENCH_PRICES); not part of the identity
     commit_every: int = 16
     max_inflight: int = 256
 

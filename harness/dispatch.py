@@ -18,6 +18,7 @@ from typing import Any
 import ray
 
 from core.records import Attempt, Ledger, Problem
+from harness.compute import Costing
 from harness.grading import GradedRows, Grader, grade_attempt
 from harness.progress import Progress
 from harness.store import Store
@@ -27,8 +28,8 @@ MAX_PROBLEM_RETRIES = 2
 
 @ray.remote(num_cpus=1)
 def grade_batch(grader: Grader, run_id: str, items: list[tuple[Problem, int, Attempt, str]],
-                policy_params: int | None, verifier_params: int | None) -> list[GradedRows]:
-    return [grade_attempt(grader, run_id, problem, index, attempt, worker, policy_params, verifier_params)
+                costing: Costing) -> list[GradedRows]:
+    return [grade_attempt(grader, run_id, problem, index, attempt, worker, costing)
             for problem, index, attempt, worker in items]
 
 
@@ -57,11 +58,14 @@ class _Batch:
     rows: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     disagreements: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, row: dict[str, Any], samples: list[dict[str, Any]], disagreements: list[dict[str, Any]]) -> None:
+    def add(self, graded: GradedRows) -> None:
+        row, samples, disagreements, calls = graded
         self.rows.append(row)
         self.samples.extend(samples)
         self.disagreements.extend(disagreements)
+        self.calls.extend(calls)
 
 
 @dataclass
@@ -71,8 +75,7 @@ class Dispatcher:
     grader_ref: Any
     store: Store
     progress: Progress
-    policy_params: int | None
-    verifier_params: int | None
+    costing: Costing
     strategy: str
     params: dict[str, Any]
     inflight_per_worker: int
@@ -111,8 +114,7 @@ class Dispatcher:
                 else:
                     self._on_attempt(ref, to_grade)
             if to_grade:
-                self._grading.add(grade_batch.remote(self.grader_ref, self.run_id, to_grade, self.policy_params,
-                                                     self.verifier_params))
+                self._grading.add(grade_batch.remote(self.grader_ref, self.run_id, to_grade, self.costing))
             if self._batch.rows and (len(self._batch.rows) >= self.commit_every
                                      or time.monotonic() - self._last_commit > self.commit_seconds):
                 self._commit()
@@ -140,8 +142,9 @@ class Dispatcher:
 
     def _on_graded(self, ref: Any) -> None:
         self._grading.discard(ref)
-        for row, srows, drows in ray.get(ref):
-            self._batch.add(row, srows, drows)
+        for graded in ray.get(ref):
+            self._batch.add(graded)
+            row = graded[0]
             self.progress.update(bool(row["correct"]), int(row["generated_tokens"] or 0), row["error"] is not None)
 
     def _on_ping(self, ref: Any) -> None:
@@ -186,7 +189,7 @@ class Dispatcher:
 
     def _commit(self) -> None:
         b = self._batch
-        self.store.commit(b.rows, b.samples, b.disagreements, self._events)
+        self.store.commit(b.rows, b.samples, b.disagreements, self._events, b.calls)
         self._batch, self._events, self._last_commit = _Batch(), [], time.monotonic()
 
     def flush_events(self) -> None:

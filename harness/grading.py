@@ -8,14 +8,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from core.grade import Grade
-from core.records import Attempt, Problem
-from harness.compute import flops
+from core.records import Attempt, CallRecord, Problem, critical_path_seconds
+from harness.compute import Costing
 
 if TYPE_CHECKING:
     from suites import Suite
 
-# (attempt row, sample rows, grader disagreements) of one graded attempt, ready for the store.
-GradedRows = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]
+# (attempt row, sample rows, grader disagreements, call rows) of one graded attempt, ready for the store.
+GradedRows = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
 
 FINAL = -1  # sample_idx under which the attempt's final answer is recorded in disagreements
 
@@ -48,7 +48,7 @@ class Grader:
 
 
 def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, attempt: Attempt, worker: str,
-                  policy_params: int | None, verifier_params: int | None) -> GradedRows:
+                  costing: Costing) -> GradedRows:
     """Every sample is graded too, so one pool yields pass@k and majority@k for every k."""
     sample_rows: list[dict[str, Any]] = []
     disagreements: list[dict[str, Any]] = []
@@ -79,8 +79,26 @@ def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, att
         "cached_prompt_tokens": led.cached_prompt_tokens, "generated_tokens": led.generated_tokens,
         "reasoning_tokens": led.reasoning_tokens, "verifier_tokens": led.verifier_tokens,
         "engine_calls": led.engine_calls, "verifier_calls": led.verifier_calls, "wall_seconds": led.wall_seconds,
-        "flops": flops(led, policy_params, verifier_params), "worker": worker, "error": attempt.error,
+        "flops": costing.flops(led), "worker": worker, "error": attempt.error,
         "meta": json.dumps(attempt.meta, default=str) if attempt.meta else None,
         "committed_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        "dollars": costing.dollars(attempt.calls, led.verifier_tokens),
+        "critical_path_seconds": critical_path_seconds(attempt.calls) if attempt.calls else None,
     }
-    return row, sample_rows, disagreements
+    return row, sample_rows, disagreements, call_rows(run_id, problem.id, attempt.calls, costing)
+
+
+def call_rows(run_id: str, problem_id: str, calls: list[CallRecord], costing: Costing) -> list[dict[str, Any]]:
+    """The `calls` table's rows: one per engine call, with its dollars where its model is priced."""
+    def at(t: float | None) -> datetime | None:
+        return None if t is None else datetime.fromtimestamp(t, timezone.utc).replace(tzinfo=None)
+
+    return [{
+        "run_id": run_id, "problem_id": problem_id, "call_idx": c.index, "model": c.model, "stage": c.stage,
+        "started_at": at(c.started), "first_token_at": at(c.first_token), "finished_at": at(c.finished),
+        "seconds": c.seconds, "first_token_seconds": None if c.first_token is None else c.first_token - c.started,
+        "prompt_tokens": c.prompt_tokens, "cached_prompt_tokens": c.cached_prompt_tokens,
+        "generated_tokens": c.generated_tokens, "reasoning_tokens": c.reasoning_tokens, "n": c.n,
+        "finish_reason": c.finish_reason, "in_flight": c.in_flight,
+        "dollars": costing.pricing.call_dollars(c) if costing.pricing else None,
+    } for c in calls]

@@ -25,12 +25,14 @@ from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 from core.errors import UserError
 from core.records import Problem
 from harness import __version__
+from harness.compute import Costing
 from harness.config import RunConfig
 from harness.config import run_id as make_run_id
 from harness.dispatch import Dispatcher, WorkerState
 from harness.grading import Grader
 from harness.models import EMBEDDED_ALIASES, EMBEDDED_NAME, resolve_model
 from harness.placement import Plan, make_plan
+from harness.pricing import PriceTable, Pricing, load_prices
 from harness.progress import Progress
 from harness.solve import SuiteView
 from harness.store import RunStart, Store
@@ -108,6 +110,7 @@ class RunPlan:
     failed: frozenset[str]  # problems stored as failed: retried by this run
     todo: list[tuple[int, Problem]]
     manifest: dict[str, Any]
+    prices: PriceTable  # read before anything starts, so a bad price file fails fast
 
     def describe(self) -> str:
         return (f"{self.suite.name} | {self.model} | {self.cfg.engine.kind} | {self.cfg.strategy.name} "
@@ -139,7 +142,8 @@ def plan_run(cfg: RunConfig, store: Store) -> RunPlan:
         "sample_pool": spec.sample_pool,
     }
     todo = [(i, p) for i, p in enumerate(suite.problems) if p.id not in done]
-    return RunPlan(cfg, suite, params, mname, ident, rid, frozenset(done), frozenset(failed), todo, manifest)
+    return RunPlan(cfg, suite, params, mname, ident, rid, frozenset(done), frozenset(failed), todo, manifest,
+                   load_prices(cfg.prices))
 
 
 def run(cfg: RunConfig, out: TextIO = sys.stderr, dry_run: bool = False) -> RunSummary:
@@ -178,15 +182,15 @@ def _execute(plan: RunPlan, store: Store, out: TextIO) -> None:
     print(f"starting {len(placement.workers)} engine worker(s)...", file=out)
     workers, groups, names = _start_actors(cfg, placement, view, rid)
     try:
-        policy_params, verifier_params = _start_engines(store, rid, workers, names, placement)
+        costing = _start_engines(store, plan, workers, names, placement)
     except BaseException:
         _stop_actors(workers, groups)
         raise
     progress = Progress(len(plan.suite.problems), f"run {rid}", already_done=len(plan.done), stream=out)
     dispatcher = Dispatcher(
         run_id=rid, workers=[WorkerState(p.name, w) for p, w in zip(placement.workers, workers)],
-        grader_ref=ray.put(Grader.of(plan.suite)), store=store, progress=progress, policy_params=policy_params,
-        verifier_params=verifier_params, strategy=cfg.strategy.name, params=cfg.strategy.params,
+        grader_ref=ray.put(Grader.of(plan.suite)), store=store, progress=progress, costing=costing,
+        strategy=cfg.strategy.name, params=cfg.strategy.params,
         inflight_per_worker=placement.inflight_per_worker, commit_every=cfg.commit_every)
     status, error = "complete", None
     drive_start = time.perf_counter()
@@ -204,9 +208,9 @@ def _execute(plan: RunPlan, store: Store, out: TextIO) -> None:
         _stop_actors(workers, groups)
 
 
-def _start_engines(store: Store, rid: str, workers: list[Any], names: list[str],
-                   placement: Plan) -> tuple[int | None, int | None]:
-    """Build every actor's engine; record what was built where. Returns (policy, verifier) parameter counts."""
+def _start_engines(store: Store, plan: RunPlan, workers: list[Any], names: list[str], placement: Plan) -> Costing:
+    """Build every actor's engine; record what was built where. Returns what prices the run's compute."""
+    rid = plan.run_id
     try:
         infos = ray.get([w.start.remote() for w in workers])
     except ray.exceptions.RayTaskError as e:
@@ -219,11 +223,16 @@ def _start_engines(store: Store, rid: str, workers: list[Any], names: list[str],
         info["actor_name"] = name
     policy_params = infos[0].get("policy_params")
     verifier_params = (infos[0].get("verifier") or {}).get("parameters")  # FLOPs charge verifier tokens at this size
+    gpus = len(infos[0].get("accelerator_ids") or [])
+    hosted = {plan.model: ("gpu" if gpus else "cpu", gpus)} if plan.cfg.engine_spec.needs_weights else {}
+    pricing = Pricing(plan.prices, hosted)
     per_host = ("pid", "host", "worker", "node_id", "accelerator_ids")
     store.update_manifest(rid, {"engine": {k: v for k, v in infos[0].items() if k not in per_host},
-                                "workers": infos, "policy_params": policy_params, "plan": placement.describe()})
+                                "workers": infos, "policy_params": policy_params, "plan": placement.describe(),
+                                "pricing": pricing.describe()})
     store.set_param_counts(rid, policy_params, verifier_params)
-    return policy_params, verifier_params
+    verifier_model = plan.cfg.verifier.model if plan.cfg.verifier else None
+    return Costing(policy_params, verifier_params, pricing, verifier_model)
 
 
 def _finish(plan: RunPlan, store: Store, dispatcher: Dispatcher, progress: Progress, seconds: float, status: str,

@@ -31,12 +31,14 @@ class SuiteView:
 
 
 async def solve(engine: Engine, view: SuiteView, question: Question, strategy: str, params: dict,
-                seed: int, verifier: Verifier | None = None, oracle: OracleFn | None = None) -> Attempt:
-    """`oracle` (a gold check of this question) is given only for runs labelled as oracle bounds."""
+                seed: int, verifier: Verifier | None = None, oracle: OracleFn | None = None,
+                model: str = "") -> Attempt:
+    """`oracle` (a gold check of this question) is given only for runs labelled as oracle bounds; `model` names
+    the policy on each call record (prices are per model)."""
     spec = get_strategy(strategy)
     scorer: Verifier = verifier or DEFAULT_VERIFIER
     ctx = StrategyContext(question, engine, view.template, view.extract, view.vote_key, seed,
-                          verifier=scorer, oracle=oracle)
+                          verifier=scorer, oracle=oracle, model=model)
     start = time.perf_counter()
     try:
         decision = await spec.fn(ctx, make_params(strategy, params))
@@ -44,10 +46,10 @@ async def solve(engine: Engine, view: SuiteView, question: Question, strategy: s
         ctx.ledger.wall_seconds = time.perf_counter() - start
         detail = "".join(traceback.format_exception_only(type(e), e)).strip()
         return Attempt(question.id, None, None, ctx.samples, ctx.ledger, meta=_labels(ctx, scorer),
-                       error=detail[:2000])
+                       error=detail[:2000], calls=ctx.calls)
     ctx.ledger.wall_seconds = time.perf_counter() - start
     return Attempt(question.id, decision.text, decision.answer, ctx.samples, ctx.ledger,
-                   meta={**decision.meta, **_labels(ctx, scorer), **_truncation(ctx, decision.text)})
+                   meta={**decision.meta, **_labels(ctx, scorer), **_truncation(ctx, decision.text)}, calls=ctx.calls)
 
 
 def _truncation(ctx: StrategyContext, final_text: str | None) -> dict[str, bool]:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the calls table, attempts.dollars and attempts.critical_path_seconds
 DEFAULT_DB = "thinkbench.duckdb"
 
 SCHEMA = """
@@ -67,13 +67,29 @@ CREATE TABLE IF NOT EXISTS grader_disagreements (
     ours BOOLEAN, ours_reason VARCHAR, theirs BOOLEAN, grader_version VARCHAR,
     PRIMARY KEY (run_id, problem_id, sample_idx, grader_version)
 );
+CREATE TABLE IF NOT EXISTS calls (
+    run_id VARCHAR, problem_id VARCHAR, call_idx INTEGER, model VARCHAR, stage VARCHAR,
+    started_at TIMESTAMP, first_token_at TIMESTAMP, finished_at TIMESTAMP,
+    seconds DOUBLE, first_token_seconds DOUBLE,
+    prompt_tokens BIGINT, cached_prompt_tokens BIGINT, generated_tokens BIGINT, reasoning_tokens BIGINT,
+    n INTEGER, finish_reason VARCHAR, in_flight INTEGER, dollars DOUBLE,
+    PRIMARY KEY (run_id, problem_id, call_idx)
+);
+ALTER TABLE attempts ADD COLUMN IF NOT EXISTS dollars DOUBLE;
+ALTER TABLE attempts ADD COLUMN IF NOT EXISTS critical_path_seconds DOUBLE;
 """
 
 ATTEMPT_COLS = [
     "run_id", "problem_id", "problem_index", "gold", "difficulty", "subject", "final_answer", "final_text",
     "correct", "grade_status", "grade_reason", "grader_version", "n_samples", "prompt_tokens",
     "cached_prompt_tokens", "generated_tokens", "reasoning_tokens", "verifier_tokens", "engine_calls",
-    "verifier_calls", "wall_seconds", "flops", "worker", "error", "meta", "committed_at",
+    "verifier_calls", "wall_seconds", "flops", "worker", "error", "meta", "committed_at", "dollars",
+    "critical_path_seconds",
+]
+CALL_COLS = [
+    "run_id", "problem_id", "call_idx", "model", "stage", "started_at", "first_token_at", "finished_at", "seconds",
+    "first_token_seconds", "prompt_tokens", "cached_prompt_tokens", "generated_tokens", "reasoning_tokens", "n",
+    "finish_reason", "in_flight", "dollars",
 ]
 EVENT_COLS = ["run_id", "occurred_at", "worker", "kind", "problem_id", "detail"]
 DISAGREEMENT_COLS = ["run_id", "problem_id", "sample_idx", "response", "gold", "extracted", "ours", "ours_reason",
@@ -192,8 +208,8 @@ class Store:
 
     def _init_schema(self, con: duckdb.DuckDBPyConnection) -> None:
         """Create missing tables (IF NOT EXISTS), so a store written by earlier code opens unchanged."""
-        con.execute(SCHEMA)
-        con.execute("INSERT OR IGNORE INTO thinkbench_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        con.execute(SCHEMA)  # also migrates an older store: new tables and columns are added, nothing is dropped
+        con.execute("INSERT OR REPLACE INTO thinkbench_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
     # -- runs --------------------------------------------------------------------------------
     def begin_run(self, run: RunStart) -> str:
@@ -238,7 +254,8 @@ class Store:
     def replace_run(self, start: RunStart, status: str, attempts: Any, samples: Any) -> None:
         """Write a whole run at once, replacing any earlier copy (synthetic stores for tests and benches).
 
-        attempts and samples are DataFrames or Arrow tables with exactly ATTEMPT_COLS / SAMPLE_COLS,
+        attempts and samples are DataFrames or Arrow tables with ATTEMPT_COLS / SAMPLE_COLS (columns added since
+        are NULL when absent),
         bulk-inserted: a synthetic store holds far more rows than `commit`'s dicts would carry cheaply.
         """
         with self.connect() as con, _transaction(con):
@@ -249,12 +266,15 @@ class Store:
                          json.dumps(start.config), json.dumps(start.identity), json.dumps(start.manifest), status,
                          start.n_problems, start.limited, start.policy_params, start.verifier_params])
             for table, cols, frame in (("attempts", ATTEMPT_COLS, attempts), ("samples", SAMPLE_COLS, samples)):
+                have = set(getattr(frame, "column_names", None) or list(frame.columns))
+                picks = ",".join(c if c in have else f"NULL AS {c}" for c in cols)  # newer columns: NULL
                 con.register("tb_frame", frame)
-                con.execute(f"INSERT INTO {table} ({','.join(cols)}) SELECT {','.join(cols)} FROM tb_frame")
+                con.execute(f"INSERT INTO {table} ({','.join(cols)}) SELECT {picks} FROM tb_frame")
                 con.unregister("tb_frame")
 
     def commit(self, attempts: list[dict[str, Any]], samples: list[dict[str, Any]],
-               disagreements: list[dict[str, Any]] | None = None, events: list[dict[str, Any]] | None = None) -> None:
+               disagreements: list[dict[str, Any]] | None = None, events: list[dict[str, Any]] | None = None,
+               calls: list[dict[str, Any]] | None = None) -> None:
         """One transaction per batch; rows already present are left alone (replays are no-ops).
 
         Rows go in as Arrow tables (one columnar insert per table): row-by-row `executemany` cost
@@ -265,6 +285,7 @@ class Store:
         batches = [(t, cols, rows) for t, cols, rows in (
             ("attempts", ATTEMPT_COLS, attempts), ("samples", SAMPLE_COLS, samples),
             ("grader_disagreements", DISAGREEMENT_COLS, disagreements or []), ("run_events", EVENT_COLS, events or []),
+            ("calls", CALL_COLS, calls or []),
         ) if rows]
         tables = [(t, cols, _arrow(cols, rows)) for t, cols, rows in batches]
         with self.connect() as con, _transaction(con):

@@ -39,6 +39,7 @@ class EngineWorker:
         self.judge: Engine | None = None  # a judge's own engine, when it has its own model or server
         self.context = context or {}  # RunConfig.actor_context()
         self._gold: GoldCheck | None = None
+        self.model_name = model_spec  # the resolved model's name once built
 
     async def start(self) -> dict[str, Any]:
         """Build the engine once, here on the actor's node; concurrent callers share the one build."""
@@ -63,6 +64,7 @@ class EngineWorker:
         info.update({"node_id": ctx.get_node_id(), "accelerator_ids": ctx.get_accelerator_ids().get("GPU", [])})
         info.update({"worker": self.name, "host": socket.gethostname(), "pid": os.getpid(),
                      "model_path": model.path, "policy_params": policy_params})
+        self.model_name = model.name
         if vcfg:
             gold = self._gold_check() if vcfg.spec.reads_gold else None
             judge, judge_params, options = engine, policy_params, dict(vcfg.options)
@@ -121,7 +123,8 @@ class EngineWorker:
         oracle = None
         if (self.verifier is not None and self.verifier.oracle) or params.get("difficulty_from") == "oracle":
             oracle = functools.partial(self._gold_check(), question)
-        return await solve(self.engine, self.view, question, strategy, params, self.seed, self.verifier, oracle)
+        return await solve(self.engine, self.view, question, strategy, params, self.seed, self.verifier, oracle,
+                           model=self.model_name)
 
     async def stop(self) -> None:
         for engine in (self.engine, self.judge):

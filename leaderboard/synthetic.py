@@ -93,5 +93,7 @@ def _frames(rid: str, c: SynthConfig, r: np.random.Generator, pid: np.ndarray, g
         "engine_calls": 1, "verifier_calls": (n if c.scores else 0),
         "wall_seconds": gen.max(axis=1) / 50.0, "flops": 2.0 * 1.35e8 * (prompt + gen.sum(axis=1)),
         "worker": "w0", "error": None, "meta": None, "committed_at": pd.Timestamp.now(),
+        # priced like a small API model (USD 0.15 / 0.60 per million input / output tokens)
+        "dollars": (prompt * 0.15 + gen.sum(axis=1) * 0.60) / 1e6, "critical_path_seconds": gen.max(axis=1) / 50.0,
     })[ATTEMPT_COLS]
     return att, samples

@@ -74,6 +74,7 @@ class GenerateResult:
     prompt_tokens: int
     cached_prompt_tokens: int = 0
     wall_seconds: float = 0.0
+    first_token_seconds: float | None = None  # from sending the request to its first token, where the engine says
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property

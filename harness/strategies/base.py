@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from core.prompt import PromptTemplate
-from core.records import Ledger, Question, Sample
+from core.records import CallRecord, Ledger, Question, Sample
 from core.registry import Registry
 from harness.engines.base import Engine, GenerateResult, Prompt, SamplingParams
 from harness.verifiers.base import Candidate, Verifier
@@ -78,6 +79,8 @@ class StrategyContext:
     verifier: Verifier | None = None
     oracle: OracleFn | None = None  # set only when the run is an explicitly labelled oracle upper bound
     used: set[str] = field(default_factory=set)  # "verifier" / "oracle": what the attempt consulted
+    model: str = ""  # the policy model's name, recorded on each call (prices are per model)
+    calls: list[CallRecord] = field(default_factory=list)
     sample_logprobs: dict[int, list[float]] = field(default_factory=dict)  # sample index -> token logprobs
     _asked: Counter[str] = field(default_factory=Counter)  # prompt digest -> times asked (request seeds)
 
@@ -145,12 +148,15 @@ class StrategyContext:
         return sample
 
     async def generate(self, prompt: Prompt, params: SamplingParams, keep: bool = True,
-                       meta: dict[str, Any] | None = None) -> GenerateResult:
-        """Call the engine and charge the attempt. `keep=False` for partial steps that are not samples."""
+                       meta: dict[str, Any] | None = None, stage: str | None = None) -> GenerateResult:
+        """Call the engine and charge the attempt. `keep=False` for partial steps that are not samples.
+        `stage` names the step for the call record (default: sample, or step for partial steps)."""
         if params.seed is None:
             params = replace(params, seed=self.request_seed(prompt))
-        start = time.perf_counter()
-        result = await self.engine.generate(prompt, params)
+        start, started = time.perf_counter(), time.time()
+        with in_flight(self.engine) as concurrent:
+            result = await self.engine.generate(prompt, params)
+        self._record_call(result, params, stage or ("sample" if keep else "step"), started, concurrent)
         self.ledger.add(Ledger(
             prompt_tokens=result.prompt_tokens,
             cached_prompt_tokens=result.cached_prompt_tokens,
@@ -177,6 +183,32 @@ class StrategyContext:
                 if c.token_logprobs:
                     self.sample_logprobs[self.samples[-1].index] = list(c.token_logprobs)
         return result
+
+
+    def _record_call(self, result: GenerateResult, params: SamplingParams, stage: str, started: float,
+                     concurrent: int) -> None:
+        first = result.completions[0] if result.completions else None
+        self.calls.append(CallRecord(
+            index=len(self.calls), model=self.model, stage=stage, started=started,
+            first_token=None if result.first_token_seconds is None else started + result.first_token_seconds,
+            finished=time.time(), prompt_tokens=result.prompt_tokens, cached_prompt_tokens=result.cached_prompt_tokens,
+            generated_tokens=result.generated_tokens,
+            reasoning_tokens=sum(c.reasoning_tokens for c in result.completions),
+            n=params.n, finish_reason=first.finish_reason if first else None, in_flight=concurrent))
+
+
+_IN_FLIGHT: Counter[int] = Counter()  # engine id -> requests outstanding in this process
+
+
+@contextmanager
+def in_flight(engine: Engine) -> Iterator[int]:
+    """Count a request as outstanding on its engine; yields how many are (itself included)."""
+    key = id(engine)
+    _IN_FLIGHT[key] += 1
+    try:
+        yield _IN_FLIGHT[key]
+    finally:
+        _IN_FLIGHT[key] -= 1
 
 
 StrategyFn = Callable[[StrategyContext, Any], Awaitable[Decision]]
