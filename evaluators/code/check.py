@@ -12,7 +12,7 @@ from evaluators.code.client import default_sandbox
 from evaluators.code.jobs import Job, Outcome
 from evaluators.code.limits import Limits
 
-GRADER_VERSION = "code-sandbox-1"
+GRADER_VERSION = "code-sandbox-2"  # 2: timeouts by CPU time; load-caused timeouts retried
 DEFAULT_TIMEOUT_S = 10.0
 
 
