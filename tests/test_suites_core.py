@@ -122,4 +122,4 @@ def test_graders_are_registered_with_stored_versions():
 
     versions = {g.name: g.version for g in GRADERS.specs()}
     assert versions == {"bbh": "bbh-1", "code": "code-sandbox-2", "countdown": "countdown-1", "game24": "game24-1",
-                        "knights_knaves": "kk-1", "math": "math-1.0", "zebra": "zebra-1"}
+                        "knights_knaves": "kk-1", "math": "math-2.0", "zebra": "zebra-1"}
