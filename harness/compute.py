@@ -8,7 +8,7 @@ asked of the engine, and the cached share is recorded beside it for those who wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.records import CallRecord, Ledger
 from harness.pricing import Pricing
@@ -31,9 +31,22 @@ class Costing:
     verifier_params: int | None = None
     pricing: Pricing | None = None
     verifier_model: str | None = None  # priced at its list input price, where it has one
+    policy_model: str = ""
+    other_params: dict[str, int | None] = field(default_factory=dict)  # models a strategy calls besides the policy
 
-    def flops(self, ledger: Ledger) -> float | None:
-        return flops(ledger, self.policy_params, self.verifier_params)
+    def flops(self, ledger: Ledger, calls: list[CallRecord] | None = None) -> float | None:
+        """The ledger's FLOPs; when calls went to other models (a cascade), each call at its own model's size
+        (None if any of them is unknown, as for an API model)."""
+        if not calls or all(c.model == self.policy_model for c in calls):
+            return flops(ledger, self.policy_params, self.verifier_params)
+        sizes = {**self.other_params, self.policy_model: self.policy_params}
+        total = 2.0 * (self.verifier_params or 0) * ledger.verifier_tokens
+        for c in calls:
+            size = sizes.get(c.model)
+            if size is None:
+                return None
+            total += 2.0 * size * (c.prompt_tokens + c.generated_tokens)
+        return total
 
     def dollars(self, calls: list[CallRecord], verifier_tokens: int) -> float | None:
         if self.pricing is None:

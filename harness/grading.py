@@ -79,7 +79,7 @@ def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, att
         "cached_prompt_tokens": led.cached_prompt_tokens, "generated_tokens": led.generated_tokens,
         "reasoning_tokens": led.reasoning_tokens, "verifier_tokens": led.verifier_tokens,
         "engine_calls": led.engine_calls, "verifier_calls": led.verifier_calls, "wall_seconds": led.wall_seconds,
-        "flops": costing.flops(led), "worker": worker, "error": attempt.error,
+        "flops": costing.flops(led, attempt.calls), "worker": worker, "error": attempt.error,
         "meta": json.dumps(attempt.meta, default=str) if attempt.meta else None,
         "committed_at": datetime.now(timezone.utc).replace(tzinfo=None),
         "dollars": costing.dollars(attempt.calls, led.verifier_tokens),

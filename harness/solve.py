@@ -14,7 +14,7 @@ from core.prompt import PromptTemplate
 from core.records import Attempt, Question
 from harness.engines.base import Engine
 from harness.strategies import StrategyContext, get_strategy, make_params
-from harness.strategies.base import OracleFn
+from harness.strategies.base import EngineProvider, OracleFn
 from harness.verifiers.base import Verifier
 from harness.verifiers.confidence import ConfidenceVerifier
 
@@ -32,13 +32,13 @@ class SuiteView:
 
 async def solve(engine: Engine, view: SuiteView, question: Question, strategy: str, params: dict,
                 seed: int, verifier: Verifier | None = None, oracle: OracleFn | None = None,
-                model: str = "") -> Attempt:
+                model: str = "", engines: EngineProvider | None = None) -> Attempt:
     """`oracle` (a gold check of this question) is given only for runs labelled as oracle bounds; `model` names
     the policy on each call record (prices are per model)."""
     spec = get_strategy(strategy)
     scorer: Verifier = verifier or DEFAULT_VERIFIER
     ctx = StrategyContext(question, engine, view.template, view.extract, view.vote_key, seed,
-                          verifier=scorer, oracle=oracle, model=model)
+                          verifier=scorer, oracle=oracle, model=model, engines=engines)
     start = time.perf_counter()
     try:
         decision = await spec.fn(ctx, make_params(strategy, params))

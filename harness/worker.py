@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import socket
 from typing import Any
@@ -40,6 +41,7 @@ class EngineWorker:
         self.context = context or {}  # RunConfig.actor_context()
         self._gold: GoldCheck | None = None
         self.model_name = model_spec  # the resolved model's name once built
+        self._stage_engines: dict[str, asyncio.Future[Engine]] = {}  # a cascade's served stages, built once
 
     async def start(self) -> dict[str, Any]:
         """Build the engine once, here on the actor's node; concurrent callers share the one build."""
@@ -124,10 +126,24 @@ class EngineWorker:
         if (self.verifier is not None and self.verifier.oracle) or params.get("difficulty_from") == "oracle":
             oracle = functools.partial(self._gold_check(), question)
         return await solve(self.engine, self.view, question, strategy, params, self.seed, self.verifier, oracle,
-                           model=self.model_name)
+                           model=self.model_name, engines=self.engine_for)
+
+    async def engine_for(self, settings: dict[str, Any]) -> Engine:
+        """An engine besides the policy's (a cascade stage's server), built and checked once per settings."""
+        key = json.dumps(settings, sort_keys=True)
+        if key not in self._stage_engines:
+            self._stage_engines[key] = asyncio.ensure_future(self._build_stage_engine(settings))
+        return await self._stage_engines[key]
+
+    async def _build_stage_engine(self, settings: dict[str, Any]) -> Engine:
+        engine = make_engine(settings, resolve_model_lazy(str(settings.get("served_model") or "")), self.seed)
+        if hasattr(engine, "check"):
+            await engine.check()
+        return engine
 
     async def stop(self) -> None:
-        for engine in (self.engine, self.judge):
+        stages = [f.result() for f in self._stage_engines.values() if f.done() and not f.exception()]
+        for engine in (self.engine, self.judge, *stages):
             if engine is not None:
                 await engine.close()
 

@@ -237,6 +237,8 @@ ALL = {
     "revision": {"n": 3, "chains": 2, "select": "weighted"},
     "budget_forcing": {"max_tokens": 6, "num_waits": 1, "n": 2},
     "adaptive": {"n": 6, "pilot_n": 2, "difficulty_from": "verifier", "default": "weighted_best_of_n"},
+    "cascade": {"stages": [{"strategy": "self_consistency", "params": {"n": 2}},
+                           {"strategy": "best_of_n", "params": {"n": 2}}], "escalate": {"agreement_below": 1.01}},
 }
 
 

@@ -25,6 +25,7 @@ from harness.engines.base import Engine, GenerateResult, Prompt, SamplingParams
 from harness.verifiers.base import Candidate, Verifier
 
 OracleFn = Callable[[str], bool]  # response text -> correct against gold; only given for labelled upper bounds
+EngineProvider = Callable[[dict[str, Any]], Awaitable[Engine]]  # engine settings -> a built, checked engine
 
 
 class StrategyParams(BaseModel):
@@ -50,6 +51,10 @@ class StrategyParams(BaseModel):
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be at least 1, got {self.max_tokens}")
         return self
+
+    def models(self) -> dict[str, int | None]:
+        """Models this strategy calls besides the run's policy, with their parameter counts (for FLOPs)."""
+        return {}
 
     def sampling(self, **overrides: Any) -> SamplingParams:
         base = {"n": self.n, "temperature": self.temperature, "top_p": self.top_p,
@@ -81,6 +86,18 @@ class StrategyContext:
     used: set[str] = field(default_factory=set)  # "verifier" / "oracle": what the attempt consulted
     model: str = ""  # the policy model's name, recorded on each call (prices are per model)
     calls: list[CallRecord] = field(default_factory=list)
+    stage: str | None = None  # prefixes call records' stage names (a cascade's tiers)
+    engines: EngineProvider | None = None  # builds engines other than the policy's (a cascade's served stages)
+    want_logprobs: bool = False  # ask for token logprobs on every call (a verifier will score the samples)
+
+    async def stage_engine(self, settings: dict[str, Any] | None, model: str | None) -> tuple[Engine, str]:
+        """The engine and model name a stage runs on: the policy's, or one the worker builds from `settings`."""
+        if settings is None:
+            return self.engine, self.model
+        if self.engines is None:
+            raise RuntimeError("a stage with its own engine needs the worker's engine provider (run it through "
+                               "`thinkbench run`)")
+        return await self.engines(settings), model or str(settings.get("served_model") or "")
     sample_logprobs: dict[int, list[float]] = field(default_factory=dict)  # sample index -> token logprobs
     _asked: Counter[str] = field(default_factory=Counter)  # prompt digest -> times asked (request seeds)
 
@@ -153,10 +170,13 @@ class StrategyContext:
         `stage` names the step for the call record (default: sample, or step for partial steps)."""
         if params.seed is None:
             params = replace(params, seed=self.request_seed(prompt))
+        if self.want_logprobs and params.logprobs is None:
+            params = replace(params, logprobs=0)
         start, started = time.perf_counter(), time.time()
         with in_flight(self.engine) as concurrent:
             result = await self.engine.generate(prompt, params)
-        self._record_call(result, params, stage or ("sample" if keep else "step"), started, concurrent)
+        label = stage or ("sample" if keep else "step")
+        self._record_call(result, params, f"{self.stage}:{label}" if self.stage else label, started, concurrent)
         self.ledger.add(Ledger(
             prompt_tokens=result.prompt_tokens,
             cached_prompt_tokens=result.cached_prompt_tokens,
