@@ -13,6 +13,7 @@ from harness.engines.openai_engine import OpenAIEngine
 from harness.engines.scripted import ScriptedEngine
 from harness.solve import SuiteView, solve
 from suites import load_suite
+from tests.test_engine_openai import sse_bytes, sse_chunks
 
 THINK = "</think>"
 ANSWER = "\nFinal answer: "
@@ -69,6 +70,13 @@ def test_waits_suppress_the_delimiter_and_extend_thinking():
     assert a.ledger.engine_calls == 4  # three thinking segments, one answer
 
 
+def _answer(body: dict, data: dict) -> httpx.Response:
+    """In one piece, or as a vLLM-style stream when the request asks for one."""
+    if body.get("stream"):
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse_bytes(sse_chunks(data)))
+    return httpx.Response(200, json=data)
+
+
 def _fake_server(seen: list[dict]):
     """An OpenAI-compatible chat endpoint that continues assistant turns, honours stop and max_tokens."""
 
@@ -86,15 +94,16 @@ def _fake_server(seen: list[dict]):
             if stop in text:
                 text, finish = text[: text.index(stop)], "stop"
         usage = {"prompt_tokens": 10, "completion_tokens": len(text.split())}
-        return httpx.Response(200, json={"choices": [{"index": 0, "message": {"content": text},
-                                                      "finish_reason": finish}], "usage": usage})
+        data = {"choices": [{"index": 0, "message": {"content": text}, "finish_reason": finish}], "usage": usage}
+        return _answer(body, data)
 
     return handler
 
 
-def test_budget_forcing_over_the_openai_engine():
+@pytest.mark.parametrize("stream", [True, False])
+def test_budget_forcing_over_the_openai_engine(stream):
     seen: list[dict] = []
-    engine = OpenAIEngine("http://fake/v1", "m")
+    engine = OpenAIEngine("http://fake/v1", "m", stream=stream)
     engine._client = httpx.AsyncClient(transport=httpx.MockTransport(_fake_server(seen)))
     a = run({"max_tokens": 3, "answer_max_tokens": 4, "think_start": "<think>\n"}, words=0, engine=engine)
     assert a.error is None, a.error
@@ -106,15 +115,17 @@ def test_budget_forcing_over_the_openai_engine():
     assert answer["messages"][-1]["content"].endswith(THINK + ANSWER) and answer["max_tokens"] == 4
 
 
-def test_openai_engine_reads_vllms_stop_reason_when_the_server_sends_it():
+@pytest.mark.parametrize("stream", [True, False])
+def test_openai_engine_reads_vllms_stop_reason_when_the_server_sends_it(stream):
     """vLLM's server says why a choice stopped (`stop_reason`); other servers leave the end of turn unknown."""
 
     choices = [{"index": 0, "message": {"content": "a"}, "finish_reason": "stop", "stop_reason": None},
                {"index": 1, "message": {"content": "b"}, "finish_reason": "stop", "stop_reason": "\n\n"},
                {"index": 2, "message": {"content": "c"}, "finish_reason": "length", "stop_reason": None},
                {"index": 3, "message": {"content": "d"}, "finish_reason": "stop"}]
-    engine = OpenAIEngine("http://fake/v1", "m")
-    engine._client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(
-        200, json={"choices": choices, "usage": {"prompt_tokens": 3, "completion_tokens": 4}})))
+    engine = OpenAIEngine("http://fake/v1", "m", stream=stream)
+    engine._client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: _answer(
+        json.loads(r.content), {"choices": choices, "usage": {"prompt_tokens": 3, "completion_tokens": 4}})))
     r = asyncio.run(engine.generate(Prompt.chat([{"role": "user", "content": "q"}]), SamplingParams(n=4)))
     assert [c.ended_turn for c in r.completions] == [True, False, False, None]
+    assert (r.first_token_seconds is not None) == stream

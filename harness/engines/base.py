@@ -58,6 +58,9 @@ class Completion:
     # limit cut it; None: the engine does not say (OpenAI-compatible servers other than vLLM).
     ended_turn: bool | None = None
     token_ids: tuple[int, ...] | None = None  # as generated, stop token included; None if the engine does not say
+    # Reasoning a server returned apart from the answer (`reasoning_content` / `reasoning` of vLLM's reasoning
+    # parsers, hosted reasoning models that show a summary): never part of `text`, which is all graders see.
+    reasoning_text: str = ""
 
 
 def ended_turn(finish_reason: str | None, stop_reason: int | str | None) -> bool:

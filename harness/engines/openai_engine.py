@@ -3,20 +3,29 @@
 Requests from all problems in flight go out concurrently up to `max_concurrency`, so the
 server's own batcher sees them together. Token usage comes from the response: hidden
 reasoning tokens (`usage.completion_tokens_details.reasoning_tokens`) are recorded as
-generated tokens of kind reasoning. Continuing a partial assistant turn uses the
-`continue_final_message` extension that vLLM and SGLang servers accept.
+generated tokens of kind reasoning, and reasoning text a server returns apart from the answer
+(`reasoning_content` / `reasoning`, as vLLM's reasoning parsers give it) is kept apart from the
+answer text. Continuing a partial assistant turn uses the `continue_final_message` extension
+that vLLM and SGLang servers accept.
+
+Responses are streamed with usage included (`stream_options.include_usage`) so each call's first
+token is timed; the chunks are assembled into the non-streaming response's shape and read by the
+same code, so both paths give the same result. A server that refuses streaming or sends no usage
+in streams is asked again without streaming, and never streamed to again by this engine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import httpx
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from core.errors import UserError
 from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
@@ -24,6 +33,9 @@ from harness.engines.spec import ENGINES, EngineSettings, EngineSpec
 from harness.models import ModelRef
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+# Answers to a streaming request that may mean "not with streaming" (or not with `stream_options`): asked again
+# without streaming; if that succeeds, this engine stops streaming.
+REFUSED_STREAM = {400, 415, 422, 501}
 
 
 def split_tokens(total: int, texts: list[str]) -> list[int]:
@@ -36,11 +48,92 @@ def split_tokens(total: int, texts: list[str]) -> list[int]:
     return counts
 
 
+def _reasoning(message: dict[str, Any]) -> str:
+    return message.get("reasoning_content") or message.get("reasoning") or ""
+
+
+@dataclass
+class _Reply:
+    """One HTTP exchange: the response in the non-streaming shape, or why there is none."""
+
+    status: int
+    data: dict[str, Any] | None = None
+    first_token: float | None = None  # perf_counter time of the first chunk carrying output
+    streamed_usage: bool = True  # False: a stream that ended without usage
+    text: str = ""
+    retry_after: str | None = None
+
+
+class StreamAssembler:
+    """Chat-completion chunks -> the non-streaming response (choices with message, finish and stop reason,
+    logprobs; usage), plus the time of the first chunk that carried output."""
+
+    def __init__(self) -> None:
+        self.choices: dict[int, dict[str, Any]] = {}
+        self.usage: dict[str, Any] | None = None
+        self.first_token: float | None = None
+
+    def add(self, chunk: dict[str, Any], now: float) -> None:
+        if chunk.get("error"):
+            raise RuntimeError(f"server error in stream: {str(chunk['error'])[:300]}")
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+        for ch in chunk.get("choices") or []:
+            idx = int(ch.get("index", 0))
+            acc = self.choices.setdefault(idx, {"index": idx, "message": {"content": ""}, "finish_reason": None})
+            delta, msg = ch.get("delta") or {}, acc["message"]
+            content, reasoning = delta.get("content") or "", _reasoning(delta)
+            msg["content"] += content
+            if reasoning:
+                msg["reasoning"] = msg.get("reasoning", "") + reasoning
+            tokens = (ch.get("logprobs") or {}).get("content")
+            if tokens:
+                acc.setdefault("logprobs", {"content": []})["content"].extend(tokens)
+            if ch.get("finish_reason") is not None:
+                acc["finish_reason"] = ch["finish_reason"]
+            if "stop_reason" in ch and (ch.get("finish_reason") is not None or "stop_reason" not in acc):
+                acc["stop_reason"] = ch["stop_reason"]
+            if self.first_token is None and (content or reasoning or tokens or ch.get("finish_reason")):
+                self.first_token = now
+
+    def response(self) -> dict[str, Any]:
+        return {"choices": [self.choices[i] for i in sorted(self.choices)], "usage": self.usage}
+
+
+def parse_completions(data: dict[str, Any], logprobs: int | None) -> list[Completion]:
+    """Completions of a (non-streaming shaped) response, with usage shared out over its choices."""
+    choices = sorted(data.get("choices") or [], key=lambda c: c.get("index", 0))
+    messages = [c.get("message") or {} for c in choices]
+    texts = [m.get("content") or "" for m in messages]
+    thoughts = [_reasoning(m) for m in messages]
+    usage = data.get("usage") or {}
+    gen_total = int(usage.get("completion_tokens") or 0)
+    reasoning_total = int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
+    gen = split_tokens(gen_total, [t + r for t, r in zip(texts, thoughts)])
+    # Reasoning tokens follow the reasoning text where the server shows it; hidden reasoning follows the answers.
+    reasoning = split_tokens(reasoning_total, thoughts if any(thoughts) else texts)
+    completions = []
+    for c, text, thought, g, r in zip(choices, texts, thoughts, gen, reasoning):
+        lps, tops = None, None
+        content = (c.get("logprobs") or {}).get("content")
+        if content:
+            lps = [t["logprob"] for t in content]
+            if logprobs:
+                tops = [{a["token"]: a["logprob"] for a in t.get("top_logprobs") or []} for t in content]
+        # vLLM's server adds `stop_reason`; other servers leave the end of the turn unknown.
+        ended = ended_turn(c.get("finish_reason"), c["stop_reason"]) if "stop_reason" in c else None
+        completions.append(Completion(text, c.get("finish_reason"), g, lps, tops, reasoning_tokens=r,
+                                      ended_turn=ended, reasoning_text=thought))
+    return completions
+
+
 class OpenAIEngine:
     name = "openai"
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, max_concurrency: int = 64,
-                 max_retries: int = 5, timeout_s: float = 600.0, per_request_seed: bool = True) -> None:
+                 max_retries: int = 5, timeout_s: float = 600.0, per_request_seed: bool = True,
+                 reasoning_effort: str | None = None, max_completion_tokens: int | None = None,
+                 stream: bool = True) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise UserError(f"--base-url {base_url!r} must start with http:// or https://")
         self.base_url = base_url.rstrip("/")
@@ -52,6 +145,9 @@ class OpenAIEngine:
                                          limits=httpx.Limits(max_connections=max_concurrency))
         self.max_concurrency = max_concurrency
         self.per_request_seed = per_request_seed
+        self.reasoning_effort = reasoning_effort
+        self.max_completion_tokens = max_completion_tokens
+        self.stream = stream  # turned off for good when the server refuses streaming or usage in streams
 
     def _body(self, prompt: Prompt, params: SamplingParams) -> dict[str, Any]:
         messages = prompt.as_messages()
@@ -61,8 +157,15 @@ class OpenAIEngine:
             "n": params.n,
             "temperature": params.temperature,
             "top_p": params.top_p,
-            "max_tokens": params.max_tokens,
         }
+        # Reasoning models take their thinking budget as `max_completion_tokens` (and refuse `max_tokens`):
+        # the smaller of the run's budget and the strategy's limit for this call.
+        if self.max_completion_tokens is not None:
+            body["max_completion_tokens"] = min(self.max_completion_tokens, params.max_tokens)
+        else:
+            body["max_tokens"] = params.max_tokens
+        if self.reasoning_effort is not None:
+            body["reasoning_effort"] = self.reasoning_effort
         if prompt.assistant_prefix:
             body["messages"] = messages + [{"role": "assistant", "content": prompt.assistant_prefix}]
             body["continue_final_message"] = True
@@ -77,55 +180,77 @@ class OpenAIEngine:
                 body["top_logprobs"] = params.logprobs
         return body
 
-    async def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _post_once(self, body: dict[str, Any]) -> _Reply:
+        resp = await self._client.post(f"{self.base_url}/chat/completions", json=body)
+        if resp.status_code != 200:
+            return _Reply(resp.status_code, text=resp.text[:300], retry_after=resp.headers.get("retry-after"))
+        return _Reply(200, resp.json())
+
+    async def _stream_once(self, body: dict[str, Any]) -> _Reply:
+        body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        async with self._client.stream("POST", f"{self.base_url}/chat/completions", json=body) as resp:
+            if resp.status_code != 200:
+                await resp.aread()
+                return _Reply(resp.status_code, text=resp.text[:300], retry_after=resp.headers.get("retry-after"))
+            if not resp.headers.get("content-type", "").startswith("text/event-stream"):
+                await resp.aread()  # a server that ignores `stream` answers in one piece
+                return _Reply(200, resp.json(), streamed_usage=False)
+            assembler = StreamAssembler()
+            async for line in resp.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    break
+                assembler.add(json.loads(payload), time.perf_counter())
+        return _Reply(200, assembler.response(), assembler.first_token, streamed_usage=assembler.usage is not None)
+
+    async def _send(self, body: dict[str, Any], stream: bool) -> _Reply:
+        """One request with retries and backoff; a streaming request's refusal comes back for the caller."""
         delay = 1.0
         for attempt in range(self.max_retries + 1):
             try:
-                resp = await self._client.post(f"{self.base_url}/chat/completions", json=body)
+                reply = await (self._stream_once(body) if stream else self._post_once(body))
             except (httpx.TransportError, httpx.TimeoutException) as e:
                 if attempt == self.max_retries:
                     raise RuntimeError(f"server {self.base_url} unreachable after {attempt + 1} tries: {e}") from e
             else:
-                if resp.status_code == 200:
-                    return resp.json()
-                if resp.status_code not in RETRY_STATUS or attempt == self.max_retries:
-                    raise RuntimeError(f"server answered {resp.status_code}: {resp.text[:300]}")
-                retry_after = resp.headers.get("retry-after")
-                if retry_after and retry_after.replace(".", "", 1).isdigit():
-                    delay = max(delay, float(retry_after))
+                if reply.status == 200 or (stream and reply.status in REFUSED_STREAM):
+                    return reply
+                if reply.status not in RETRY_STATUS or attempt == self.max_retries:
+                    raise RuntimeError(f"server answered {reply.status}: {reply.text}")
+                if reply.retry_after and reply.retry_after.replace(".", "", 1).isdigit():
+                    delay = max(delay, float(reply.retry_after))
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 60.0)
         raise AssertionError("unreachable")
+
+    async def _complete(self, body: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
+        """The response and the time of its first token (streaming only)."""
+        if self.stream:
+            reply = await self._send(body, stream=True)
+            if reply.status == 200 and reply.data is not None and reply.streamed_usage:
+                return reply.data, reply.first_token
+            if reply.status == 200 and reply.data is not None and reply.data.get("usage"):
+                self.stream = False  # it answered in one piece: nothing to time, so stop asking for streams
+                return reply.data, None
+        reply = await self._send(body, stream=False)
+        assert reply.data is not None
+        self.stream = False  # refused streaming (or usage in streams) and answered without: never stream again
+        return reply.data, None
 
     async def generate(self, prompt: Prompt, params: SamplingParams) -> GenerateResult:
         body = self._body(prompt, params)
         start = time.perf_counter()
         async with self._sem:
-            data = await self._post(body)
-        choices = sorted(data.get("choices", []), key=lambda c: c.get("index", 0))
-        texts = [(c.get("message") or {}).get("content") or "" for c in choices]
+            data, first = await self._complete(body)
         usage = data.get("usage") or {}
-        gen_total = int(usage.get("completion_tokens") or 0)
-        reasoning_total = int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
-        gen = split_tokens(gen_total, texts)
-        reasoning = split_tokens(reasoning_total, texts)
-        completions = []
-        for c, text, g, r in zip(choices, texts, gen, reasoning):
-            lps, tops = None, None
-            content = (c.get("logprobs") or {}).get("content")
-            if content:
-                lps = [t["logprob"] for t in content]
-                if params.logprobs:
-                    tops = [{a["token"]: a["logprob"] for a in t.get("top_logprobs") or []} for t in content]
-            # vLLM's server adds `stop_reason`; other servers leave the end of the turn unknown.
-            ended = ended_turn(c.get("finish_reason"), c["stop_reason"]) if "stop_reason" in c else None
-            completions.append(Completion(text, c.get("finish_reason"), g, lps, tops, reasoning_tokens=r,
-                                          ended_turn=ended))
         return GenerateResult(
-            completions=completions,
+            completions=parse_completions(data, params.logprobs),
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             cached_prompt_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
             wall_seconds=time.perf_counter() - start,
+            first_token_seconds=None if first is None else first - start,
         )
 
     async def check(self) -> None:
@@ -141,8 +266,13 @@ class OpenAIEngine:
                 raise UserError(f"server {self.base_url} does not serve {self.model!r}; it serves: {', '.join(served)}")
 
     def info(self) -> dict[str, Any]:
-        return {"engine": "openai", "engine_version": f"httpx-{httpx.__version__}", "base_url": self.base_url,
-                "max_concurrency": self.max_concurrency}
+        info: dict[str, Any] = {"engine": "openai", "engine_version": f"httpx-{httpx.__version__}",
+                                "base_url": self.base_url, "max_concurrency": self.max_concurrency}
+        if self.reasoning_effort is not None:
+            info["reasoning_effort"] = self.reasoning_effort
+        if self.max_completion_tokens is not None:
+            info["max_completion_tokens"] = self.max_completion_tokens
+        return info
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -158,6 +288,10 @@ class OpenAIEngineSettings(EngineSettings):
     # Send each request's seed (derived from run seed, problem and request), so a rerun on the same server
     # reproduces its samples. Off for servers that reject per-request seeds (vLLM's CPU build).
     per_request_seed: bool = True
+    # Thinking budgets of reasoning models: sent only when set (`reasoning_effort`; `max_completion_tokens` in
+    # place of `max_tokens`, capped by each call's own limit).
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    max_completion_tokens: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> "OpenAIEngineSettings":
@@ -170,12 +304,19 @@ class OpenAIEngineSettings(EngineSettings):
         return self
 
     def identity(self) -> dict[str, Any]:
-        return {"kind": "openai", "served_model": self.served_model}
+        # Budgets join the identity only when set, so the ids of runs made before they existed do not change.
+        ident: dict[str, Any] = {"kind": "openai", "served_model": self.served_model}
+        if self.reasoning_effort is not None:
+            ident["reasoning_effort"] = self.reasoning_effort
+        if self.max_completion_tokens is not None:
+            ident["max_completion_tokens"] = self.max_completion_tokens
+        return ident
 
 
 def build(cfg: OpenAIEngineSettings, model: ModelRef, seed: int) -> OpenAIEngine:
     return OpenAIEngine(cfg.base_url or "", cfg.served_model or model.name, max_concurrency=cfg.max_concurrency,
-                        per_request_seed=cfg.per_request_seed)
+                        per_request_seed=cfg.per_request_seed, reasoning_effort=cfg.reasoning_effort,
+                        max_completion_tokens=cfg.max_completion_tokens)
 
 
 ENGINES.register(EngineSpec("openai", OpenAIEngineSettings, build, "an OpenAI-compatible server (chat completions)",
