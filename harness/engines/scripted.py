@@ -1,5 +1,9 @@
 """A deterministic test engine: scripted text, token counts from whitespace, optional simulated latency.
 
+Simulated latency: `first_token_seconds` before the first token, then `seconds_per_token` per token of the
+longest completion; the first-token time it reports is exactly `first_token_seconds`, so a latency fit
+(call seconds = a + b x tokens) can be checked against known a and b.
+
 For unit tests of logic and for Ray scaling/failure tests. Each completion depends only on
 (prompt, sample index, seed), never on batching or timing, so interrupted and uninterrupted
 runs must store identical results. Never a substitute for the real-engine end-to-end tests.
@@ -53,10 +57,12 @@ class ScriptedEngine:
     name = "scripted"
 
     def __init__(self, responder: Responder | str = noisy_arith, seed: int = 0,
-                 seconds_per_token: float = 0.0, prompt_tokens_per_char: float = 0.25) -> None:
+                 seconds_per_token: float = 0.0, prompt_tokens_per_char: float = 0.25,
+                 first_token_seconds: float = 0.0) -> None:
         self.responder = _load(responder) if isinstance(responder, str) else responder
         self.seed = seed
         self.seconds_per_token = seconds_per_token
+        self.first_token_seconds = first_token_seconds
         self.prompt_tokens_per_char = prompt_tokens_per_char
         self.calls = 0
 
@@ -77,17 +83,21 @@ class ScriptedEngine:
             lps = [-0.1 * (1 + _unit(prompt, i, t)) for t in range(n_tok)] if params.logprobs is not None else None
             completions.append(Completion(text, finish, n_tok, lps, ended_turn=ended))
         gen = sum(c.generated_tokens for c in completions)
-        if self.seconds_per_token:
+        simulated = bool(self.seconds_per_token or self.first_token_seconds)
+        if simulated:
             # A GPU decodes the n samples of one request in parallel: latency follows the longest.
-            await asyncio.sleep(self.seconds_per_token * max((c.generated_tokens for c in completions), default=0))
+            longest = max((c.generated_tokens for c in completions), default=0)
+            await asyncio.sleep(self.first_token_seconds + self.seconds_per_token * longest)
         else:
             await asyncio.sleep(0)
         chars = sum(len(c) for _, c in prompt.messages) + len(prompt.assistant_prefix)
         return GenerateResult(completions, prompt_tokens=int(chars * self.prompt_tokens_per_char) + 1,
+                              first_token_seconds=self.first_token_seconds if simulated else None,
                               meta={"generated": gen})
 
     def info(self) -> dict[str, Any]:
-        return {"engine": "scripted", "engine_version": "1", "seconds_per_token": self.seconds_per_token}
+        return {"engine": "scripted", "engine_version": "1", "seconds_per_token": self.seconds_per_token,
+                "first_token_seconds": self.first_token_seconds}
 
     async def close(self) -> None:
         return None
@@ -98,7 +108,8 @@ class ScriptedEngineSettings(EngineSettings):
 
     kind: str = "scripted"
     responder: str = "harness.engines.scripted:noisy_arith"
-    seconds_per_token: float = 0.0
+    seconds_per_token: float = Field(0.0, ge=0)
+    first_token_seconds: float = Field(0.0, ge=0)  # simulated time to the first token, reported as such
     # With `gpus_per_worker`, rehearses the placement of a tensor-parallel group on a cluster that only declares GPUs.
     tensor_parallel_size: int = Field(1, ge=1)
 
@@ -110,7 +121,8 @@ class ScriptedEngineSettings(EngineSettings):
 
 
 def build(cfg: ScriptedEngineSettings, model: ModelRef, seed: int) -> ScriptedEngine:
-    return ScriptedEngine(cfg.responder, seed=seed, seconds_per_token=cfg.seconds_per_token)
+    return ScriptedEngine(cfg.responder, seed=seed, seconds_per_token=cfg.seconds_per_token,
+                          first_token_seconds=cfg.first_token_seconds)
 
 
 # Resolves the model's weights like vLLM would, so rehearsals count the same parameters (FLOPs).
