@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("suite", nargs="?", help="suite name as stored (default: the most recent run's)")
     rep.add_argument("--db")
     rep.add_argument("--plot", help="PNG path (default out/<suite>.png)")
-    rep.add_argument("--axis", default="generated", help="compute axis: generated (default), total, flops, wall")
+    rep.add_argument("--axis", default="generated",
+                     help="compute axis: generated (default), total, flops, wall, dollars, latency")
     rep.add_argument("--method", action="append", help="selection method to show (repeatable): majority, "
                                                        "best_of_k, pass (oracle), as_run; default: all a run has")
     rep.add_argument("--run", action="append", help="run id to include (repeatable; default: every run of the suite)")
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("suites", help="list registered suites")
     COMMANDS.update(leaderboard_commands.register(sub))  # leaderboard, export, compare
     COMMANDS.update(_register_grading(sub))  # regrade, grader-disagreements
+    COMMANDS.update(_register_pricing(sub))  # reprice
     return p
 
 
@@ -149,6 +151,16 @@ def _register_grading(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     dis.add_argument("--db")
     dis.add_argument("--limit", type=int, default=50)
     return {"regrade": cmd_regrade, "grader-disagreements": cmd_disagreements}
+
+
+def _register_pricing(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """`reprice`: dollars again from the stored calls with current or given prices (logic in harness/reprice.py)."""
+    rp = sub.add_parser("reprice", help="recompute a stored run's dollars from its calls (no regeneration)")
+    rp.add_argument("run")
+    rp.add_argument("--prices", help="price file over configs/prices.yaml (default: THINKBENCH_PRICES, if set)")
+    rp.add_argument("--db")
+    rp.add_argument("--force", action="store_true", help="reprice even if the run is marked running")
+    return {"reprice": cmd_reprice}
 
 
 def _overrides(a: argparse.Namespace) -> dict[str, Any]:
@@ -245,6 +257,10 @@ def cmd_show(a: argparse.Namespace) -> int:
             rate = w["generated_tokens"] / w["busy_seconds"] if w["busy_seconds"] else 0.0
             print(f"{w['worker']:>8}{w['status']:>9}{w['problems']:>10}{w['generated_tokens']:>10}{rate:>12.1f}"
                   f"{w['failures']:>10}{w['recoveries']:>11}")
+    from harness.latency import summary_lines  # noqa: PLC0415 - deferred: numpy and pandas for the fit
+
+    print()
+    print("\n".join(summary_lines(store, rid)))
     events = store.query(queries.RUN_EVENTS, [rid])
     if events:
         print("\nevents:")
@@ -284,6 +300,15 @@ def cmd_regrade(a: argparse.Namespace) -> int:
     print(f"regraded run {s.run_id} with {s.grader_version}: {s.samples} samples ({s.samples_changed} changed), "
           f"{s.finals} final answers ({s.finals_changed} changed); accuracy {s.accuracy_before:.3f} -> "
           f"{s.accuracy_after:.3f}; {s.disagreements} disagreements with the second-opinion grader")
+    return 0
+
+
+def cmd_reprice(a: argparse.Namespace) -> int:
+    """Recompute a stored run's dollars; writes (so the store opens read-write)."""
+    from harness.reprice import reprice  # noqa: PLC0415 - deferred: pricing loads pydantic and YAML
+    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
+
+    print(reprice(Store(a.db), a.run, a.prices, a.force).line())
     return 0
 
 

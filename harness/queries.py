@@ -41,6 +41,13 @@ SUITES_BY_RECENCY = "SELECT suite FROM runs GROUP BY suite ORDER BY max(created_
 RUN_STRATEGY_IDENTITY = "SELECT strategy, identity FROM runs WHERE run_id=?"
 """(strategy, identity JSON) of one run (adaptive's calibration)."""
 
+# -- schema (stores written by older code lack newer tables and columns) -----------------------------
+TABLES = "SELECT table_name FROM information_schema.tables"
+"""(table name,) of every table in the store."""
+
+TABLE_COLUMNS = "SELECT column_name FROM information_schema.columns WHERE table_name=?"
+"""(column name,) of one table."""
+
 # -- attempts ---------------------------------------------------------------------------------------
 COMPLETED_PROBLEMS = "SELECT problem_id FROM attempts WHERE run_id=?"
 """(problem_id,) of every stored attempt of a run, failed ones included."""
@@ -75,6 +82,40 @@ RUN_ATTEMPT_OUTCOMES = "SELECT problem_id, correct, generated_tokens FROM attemp
 
 RUN_ATTEMPT_COSTS = "SELECT problem_id, correct, generated_tokens, verifier_tokens FROM attempts WHERE run_id=?"
 """(problem_id, correct, generated tokens, verifier tokens) of every attempt (adaptive's allocation report)."""
+
+COST_COLS = ("dollars", "critical_path_seconds")
+"""Attempt columns added by schema 2: a store written before has neither (read as NULL)."""
+
+
+def cols_or_null(cols: tuple[str, ...], have: set[str]) -> str:
+    """`col` for each column the table has, `NULL::DOUBLE AS col` for each it lacks (an older store)."""
+    return ", ".join(c if c in have else f"NULL::DOUBLE AS {c}" for c in cols)
+
+
+def run_problem_costs(have: set[str]) -> str:
+    """(problem_id, critical-path seconds, dollars) of a run's finished attempts (`thinkbench show`); `have`: the
+    attempts table's columns (NULL where an older store lacks one)."""
+    return (f"SELECT problem_id, {cols_or_null(('critical_path_seconds', 'dollars'), have)} FROM attempts "
+            "WHERE run_id=? AND error IS NULL")
+
+
+RUN_ATTEMPT_PRICING = "SELECT problem_id, verifier_tokens, dollars FROM attempts WHERE run_id=? ORDER BY problem_id"
+"""(problem_id, verifier tokens, stored dollars) of every attempt of a run: what repricing re-reads."""
+
+# -- calls ------------------------------------------------------------------------------------------
+RUN_CALL_TIMES = ("SELECT model, seconds, generated_tokens, n, first_token_seconds FROM calls "
+                  "WHERE run_id=? AND seconds IS NOT NULL")
+"""(model, wall seconds, generated tokens, completions, measured first-token seconds) of a run's engine calls:
+what the latency fit reads."""
+
+RUN_CALL_PRICING = ("SELECT problem_id, call_idx, model, seconds, prompt_tokens, cached_prompt_tokens, "
+                    "generated_tokens, reasoning_tokens, n, finish_reason, in_flight, dollars FROM calls "
+                    "WHERE run_id=? ORDER BY problem_id, call_idx")
+"""Every engine call of a run with its token counts, seconds, requests in flight and stored dollars (repricing)."""
+
+RUN_UNPRICED_MODELS = ("SELECT model, count(*) FILTER (WHERE dollars IS NULL) FROM calls WHERE run_id=? "
+                       "GROUP BY model ORDER BY model")
+"""(model, calls without dollars) per model of a run's calls: which models a price file lacks."""
 
 # -- samples ----------------------------------------------------------------------------------------
 RUN_SAMPLE_POOL = ("SELECT problem_id, vote_key, correct, generated_tokens FROM samples WHERE run_id=? "
@@ -124,10 +165,12 @@ ATTEMPT_TRUNCATED = "TRY_CAST(meta->>'$.truncated' AS BOOLEAN) AS truncated"
 """Whether an attempt's meta marks it cut off at a token limit (NULL: the attempt does not say)."""
 
 
-def snapshot_attempts(n_runs: int) -> str:
-    """Attempts of n_runs given runs (SNAPSHOT_ATTEMPT_COLS and `truncated`), in run then suite order."""
-    return (f"SELECT {SNAPSHOT_ATTEMPT_COLS}, {ATTEMPT_TRUNCATED} FROM attempts WHERE run_id IN ({_marks(n_runs)}) "
-            "ORDER BY run_id, problem_index")
+def snapshot_attempts(n_runs: int, have: set[str] | None = None) -> str:
+    """Attempts of n_runs given runs (SNAPSHOT_ATTEMPT_COLS, COST_COLS and `truncated`), in run then suite order.
+    `have`: the attempts table's columns, so a store written before COST_COLS reads them as NULL (None: all)."""
+    costs = cols_or_null(COST_COLS, set(COST_COLS) if have is None else have)
+    return (f"SELECT {SNAPSHOT_ATTEMPT_COLS}, {costs}, {ATTEMPT_TRUNCATED} FROM attempts "
+            f"WHERE run_id IN ({_marks(n_runs)}) ORDER BY run_id, problem_index")
 
 
 def snapshot_samples(n_runs: int) -> str:

@@ -325,6 +325,24 @@ class Store:
                                 [[d.get(c) for c in DISAGREEMENT_COLS] for d in disagreements])
             _merge_manifest(con, run_id, {"grader_version": grader_version})
 
+    def apply_reprice(self, run_id: str, calls: pa.Table, attempts: pa.Table, pricing: dict[str, Any]) -> None:
+        """Store a repricing in one transaction: every call's and attempt's dollars, and the manifest's `pricing`.
+
+        calls: (problem_id, call_idx, dollars); attempts: (problem_id, dollars) of this run, as Arrow tables
+        (a run may hold millions of calls: one set-based UPDATE each, not one statement per row).
+        """
+        with self.connect() as con, _transaction(con):
+            for table, keys, frame in (("calls", ("problem_id", "call_idx"), calls),
+                                       ("attempts", ("problem_id",), attempts)):
+                if frame.num_rows == 0:
+                    continue
+                con.register("tb_prices", frame)
+                match = " AND ".join(f"{table}.{k} = p.{k}" for k in keys)
+                con.execute(f"UPDATE {table} SET dollars = p.dollars FROM tb_prices p "
+                            f"WHERE {table}.run_id = ? AND {match}", [run_id])
+                con.unregister("tb_prices")
+            _merge_manifest(con, run_id, {"pricing": pricing})
+
     # -- reading -----------------------------------------------------------------------------
     def completed_problems(self, run_id: str) -> set[str]:
         """Problems with a stored attempt, failed ones included."""
@@ -369,6 +387,31 @@ class Store:
             rec[k] = json.loads(rec[k]) if rec[k] else {}
         return rec
 
+    def tables(self) -> set[str]:
+        """Names of the store's tables (a store written by older code lacks newer ones, e.g. `calls`)."""
+        with self.reading() as r:
+            return r.tables()
+
+    def columns(self, table: str) -> set[str]:
+        """Column names of one table (empty when it does not exist)."""
+        with self.reading() as r:
+            return r.columns(table)
+
+    def run_calls(self, run_id: str) -> pd.DataFrame:
+        """A run's engine calls as the latency fit reads them (`queries.RUN_CALL_TIMES`); none in an older store."""
+        with self.reading() as r:
+            return r.run_calls(run_id)
+
+    def unpriced_calls(self, run_id: str) -> dict[str, int]:
+        """Per model of a run's calls, how many have no dollars (0: all priced); empty when no call was stored."""
+        if "calls" not in self.tables():
+            return {}
+        return {m: int(n) for m, n in self.query(queries.RUN_UNPRICED_MODELS, [run_id])}
+
+    def problem_costs(self, run_id: str) -> list[tuple]:
+        """(problem_id, critical-path seconds, dollars) of a run's finished attempts; NULL in an older store."""
+        return self.query(queries.run_problem_costs(self.columns("attempts")), [run_id])
+
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
         """Rows of one read, normally a named query from harness.queries."""
         with self.connect() as con:
@@ -398,6 +441,22 @@ class Reader:
     def df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         """A pandas DataFrame."""
         return self._con.execute(sql, params or []).df()
+
+    def tables(self) -> set[str]:
+        """Names of the store's tables."""
+        return {r[0] for r in self.rows(queries.TABLES)}
+
+    def columns(self, table: str) -> set[str]:
+        """Column names of one table (empty when it does not exist)."""
+        return {r[0] for r in self.rows(queries.TABLE_COLUMNS, [table])}
+
+    def run_calls(self, run_id: str) -> pd.DataFrame:
+        """`queries.RUN_CALL_TIMES` of one run as a DataFrame; empty (same columns) when the store has no calls."""
+        if "calls" in self.tables():
+            return self.df(queries.RUN_CALL_TIMES, [run_id])
+        import pandas as pd  # noqa: PLC0415 - deferred: pandas loads only for readers that build frames
+
+        return pd.DataFrame({c: [] for c in ("model", "seconds", "generated_tokens", "n", "first_token_seconds")})
 
 
 @contextmanager
