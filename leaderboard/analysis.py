@@ -14,17 +14,19 @@ and labels from here, so a number means the same thing wherever it appears.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from core.errors import UserError
-from leaderboard import curves, ranking
+from leaderboard import curves, ranking, snapshot
 from leaderboard.curves import Config
 from leaderboard.snapshot import Snapshot
 
 SHORT = {"majority": "majority@", "best_of_k": "best-of-", "pass": "pass@"}
-NO_AXIS_HINT = {"flops": " (its parameter counts are unknown)", "wall": " (no wall times were recorded)"}
+NO_AXIS_HINT = {"flops": " (its parameter counts are unknown)", "wall": " (no wall times were recorded)",
+                "latency": " (it was stored before engine calls were recorded)"}
 
 
 def select(snap: Snapshot, configs: list[Config], methods: list[str] | None = None, axis: str | None = None,
@@ -49,18 +51,29 @@ def select(snap: Snapshot, configs: list[Config], methods: list[str] | None = No
             raise UserError(f"run {run.run_id} ({run.strategy}) provides {has} only{why}; "
                             f"no {' or '.join(curves.METHODS[m] for m in methods or [])}")
         if axis is not None and not all(np.isfinite(c.cost(axis)).all() for c in mine):
-            raise UserError(f"run {run.run_id} ({run.strategy}) records no {curves.AXES[axis]}"
-                            f"{NO_AXIS_HINT.get(axis, '')}; pick another --axis")
+            raise UserError(no_axis_message(snap.path, run.run_id, run.strategy, axis))
     return chosen
 
 
+def no_axis_message(db: str | Path | None, run_id: str, strategy: str, axis: str) -> str:
+    """Why a run has no cost on an axis, in one line; on the dollars axis, which model lacks a price and how to
+    add it (read from the run's calls, only when asked)."""
+    if axis == "dollars":
+        from harness.reprice import unpriced_message  # noqa: PLC0415 - deferred: needed only on this error path
+
+        return unpriced_message(run_id, snapshot.unpriced_calls(db, run_id))
+    return f"run {run_id} ({strategy}) records no {curves.AXES[axis]}{NO_AXIS_HINT.get(axis, '')}; pick another --axis"
+
+
 def points(c: Config, problems: np.ndarray | None, axis: str) -> pd.DataFrame:
-    """Every curve point of one configuration on the given problems: k, cost on `axis`, accuracy with its 95%
-    bootstrap interval over problems, truncation rate and accuracy excluding truncated samples."""
+    """Every curve point of one configuration on the given problems: k, cost on `axis` (mean per problem, and its
+    p50 and p95 over problems), accuracy with its 95% bootstrap interval over problems, truncation rate and
+    accuracy excluding truncated samples."""
     idx = c.rows(problems)
     lo, hi = ranking.curve_band(c, problems)
     return pd.DataFrame({"key": c.key, "label": c.label, "method": c.method, "oracle": c.oracle,
-                         "k": c.ks.astype(int), "cost": c.cost(axis, idx), "accuracy": c.accuracy(idx),
+                         "k": c.ks.astype(int), "cost": c.cost(axis, idx), "cost_p50": c.cost_quantile(axis, 0.5, idx),
+                         "cost_p95": c.cost_quantile(axis, 0.95, idx), "accuracy": c.accuracy(idx),
                          "lo": lo, "hi": hi, "truncated": c.truncation(idx), "accuracy_excl": c.accuracy_excl(idx)})
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import UserError
+from harness import latency
 from leaderboard import analysis, curves, ranking, snapshot
 
 TTL_SECONDS = 5
@@ -41,6 +42,11 @@ def cached_suites(db: str | None) -> list[str]:
 def cached_build(db: str | None, suites: tuple[str, ...]) -> tuple[snapshot.Snapshot, list[curves.Config]]:
     snap = snapshot.load(db, suites=list(suites))
     return snap, curves.build(snap)
+
+
+@st.cache_resource(ttl=TTL_SECONDS, show_spinner=False)
+def cached_calls(db: str | None, run_id: str) -> pd.DataFrame:
+    return snapshot.run_calls(db, run_id)
 
 
 @st.cache_resource(ttl=TTL_SECONDS, show_spinner=False)
@@ -88,11 +94,14 @@ def curve_chart(df: pd.DataFrame, front: list[ranking.Point], configs: list[curv
     return (band + line + frontier + rule).properties(height=420)
 
 
-def ranking_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """The ranked table as shown: intervals and the gap to the leader as text, so ties read at a glance."""
+def ranking_frame(table: pd.DataFrame, axis: str = "generated") -> pd.DataFrame:
+    """The ranked table as shown: intervals and the gap to the leader as text, so ties read at a glance; on the
+    latency axis the p50 and p95 over problems beside the mean."""
+    spread = {"p50": table.cost_p50.map(lambda v: f"{v:.4g}"), "p95": table.cost_p95.map(lambda v: f"{v:.4g}")} \
+        if axis == "latency" else {}
     return pd.DataFrame({
         "rank": ranking.rank_label(table), "configuration": table.label, "k": table.k,
-        "compute": table.cost.map(lambda v: f"{v:.4g}"), "accuracy": table.accuracy.round(3),
+        "compute": table.cost.map(lambda v: f"{v:.4g}"), **spread, "accuracy": table.accuracy.round(3),
         "95% CI": [f"[{a:.3f}, {b:.3f}]" for a, b in zip(table.lo, table.hi)],
         "Δ vs leader": ["leader" if i == 0 else f"{d:+.3f} [{a:+.3f}, {b:+.3f}]"
                         for i, (d, a, b) in enumerate(zip(table.delta, table.delta_lo, table.delta_hi))],
@@ -125,12 +134,16 @@ def leaderboard_page(db: str | None) -> None:
         cs = [c for c in configs if c.suite == suite and (c.method in methods or (oracle and c.oracle))
               and (partial or c.status != "running")]
         st.header(suite)
-        suite_board(suite, cs, axis)
+        suite_board(db, suite, cs, axis)
 
 
-def suite_board(suite: str, cs: list[curves.Config], axis: str) -> None:
+def suite_board(db: str | None, suite: str, cs: list[curves.Config], axis: str) -> None:
     """One suite's section of the leaderboard: the ranked table at a budget, the curves, AUC and a breakdown."""
     ranked = [c for c in cs if not c.oracle and np.isfinite(c.cost(axis)).all()]
+    missing = {c.run_id: c.strategy for c in cs if not c.oracle and not np.isfinite(c.cost(axis)).all()}
+    if missing:
+        st.caption("Left out on this axis: " + "; ".join(
+            analysis.no_axis_message(db, rid, strategy, axis) for rid, strategy in list(missing.items())[:5]))
     if not ranked:
         st.info("No finished configuration records this axis yet.")
         return
@@ -147,7 +160,7 @@ def suite_board(suite: str, cs: list[curves.Config], axis: str) -> None:
     if table.empty:
         st.warning("No configuration has a point within this budget; raise it.")
     else:
-        st.dataframe(ranking_frame(table), hide_index=True, width="stretch")
+        st.dataframe(ranking_frame(table, axis), hide_index=True, width="stretch")
         warning = analysis.tie_warning(table)
         if warning:
             st.warning(warning)
@@ -198,8 +211,52 @@ def run_page(db: str | None) -> None:
                                     grader_errors=("grader_error", "sum"))
         st.subheader("Results by difficulty (as run)")
         st.dataframe(by.reset_index().rename(columns={"bin": "difficulty"}), hide_index=True, width="stretch")
+    latency_section(db, rid, att)
     st.subheader("Configuration")
     st.json(config, expanded=False)
+
+
+MAX_PLOTTED_CALLS = 5000  # a random subset beyond this: the fit uses every call, the chart need not
+
+
+def latency_chart(calls: pd.DataFrame, fits: list[latency.LatencyFit]) -> alt.LayerChart:
+    """Call wall time against output tokens per sequence, one colour per model, with each model's fitted line."""
+    pts = calls.assign(tokens=latency.output_tokens(calls))
+    if len(pts) > MAX_PLOTTED_CALLS:
+        pts = pts.sample(MAX_PLOTTED_CALLS, random_state=0)
+    x = alt.X("tokens:Q", title="output tokens per sequence (generated / n, reasoning included)")
+    y = alt.Y("seconds:Q", title="call wall time (s)")
+    dots = alt.Chart(pts[["model", "tokens", "seconds"]]).mark_circle(size=18, opacity=0.45).encode(
+        x=x, y=y, color="model:N", tooltip=["model", "tokens", alt.Tooltip("seconds:Q", format=".3f")])
+    top = float(pts.tokens.max()) if len(pts) else 1.0
+    line = pd.DataFrame([{"model": f.model, "tokens": t, "seconds": f.intercept + f.slope * t}
+                         for f in fits for t in (0.0, top)])
+    fitted = alt.Chart(line).mark_line(strokeWidth=2).encode(x=x, y=y, color="model:N")
+    return (dots + fitted).properties(height=320)
+
+
+def latency_section(db: str | None, rid: str, att: pd.DataFrame) -> None:
+    """The run's latency fit with its chart, and critical-path seconds and dollars per problem."""
+    st.subheader("Latency and cost")
+    calls = cached_calls(db, rid)
+    results = latency.fits(calls) if len(calls) else []
+    for line in latency.fit_lines(calls, results):
+        st.text(line)
+    costs = [(r.problem_id, _or_none(r.critical_path_seconds), _or_none(r.dollars))
+             for r in att[att.error.isna()].itertuples()] if len(att) else []
+    unpriced = snapshot.unpriced_calls(db, rid) if any(d is None for *_, d in costs) else {}
+    for line in latency.problem_lines(costs, unpriced, rid):
+        st.text(line)
+    if len(calls):
+        fitted = [f for f in results if isinstance(f, latency.LatencyFit)]
+        st.altair_chart(latency_chart(calls, fitted), width="stretch")
+        st.caption("Each dot is one engine call; lines: least-squares fit seconds = a + b x tokens per model "
+                   "(a: first-token latency, 1/b: decode tokens/s).")
+
+
+def _or_none(v: float | None) -> float | None:
+    """A stored cost, None where it is NULL (NaN in a frame)."""
+    return None if v is None or not np.isfinite(v) else float(v)
 
 
 def samples_page(db: str | None) -> None:

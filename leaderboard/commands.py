@@ -14,7 +14,7 @@ from typing import Callable
 from core.errors import UserError
 
 APP = Path(__file__).with_name("app.py")
-AXIS_CHOICES = ["generated", "total", "flops", "wall"]
+AXIS_CHOICES = ["generated", "total", "flops", "wall", "dollars", "latency"]
 
 
 def _budget(text: str) -> float:

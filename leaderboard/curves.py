@@ -20,7 +20,9 @@ out at k).
 
 Compute at k: a uniform k-subset of a problem's n samples costs, in expectation, k/n of what the whole
 attempt cost on the chosen axis. That is exact for generated tokens (k times the mean sample length)
-and the documented convention for the prompt, verifier, FLOPs and wall-time shares of the attempt.
+and the documented convention for the prompt, verifier, FLOPs, wall-time, dollar and latency shares of the
+attempt (for latency a convention, not a measurement: parallel samples overlap, so k of them take about as long as
+n; only the full pool's point is the latency the run measured).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ AXES = {
     "total": "total tokens per problem (prompt + generated + verifier)",
     "flops": "FLOPs per problem",
     "wall": "wall seconds per problem",
+    "dollars": "dollars per problem",
+    "latency": "critical-path seconds per problem",
 }
 METHODS = {"majority": "majority@k", "best_of_k": "best-of-k (verifier)", "pass": "pass@k (oracle)", "as_run": "as run"}
 HIDDEN_PARAMS = {"top_p", "max_tokens", "stop"}
@@ -78,6 +82,12 @@ class Config:
     def cost(self, axis: str, rows: np.ndarray | None = None) -> np.ndarray:
         unit = self.unit_cost[axis] if rows is None else self.unit_cost[axis][rows]
         return self.ks * (float(np.mean(unit)) if len(unit) else np.nan)
+
+    def cost_quantile(self, axis: str, q: float, rows: np.ndarray | None = None) -> np.ndarray:
+        """The q-quantile over problems of the cost per problem at each k (k x the problem's one-sample cost):
+        the p50 / p95 shown beside the mean on the latency axis."""
+        unit = self.unit_cost[axis] if rows is None else self.unit_cost[axis][rows]
+        return self.ks * (float(np.quantile(unit, q)) if len(unit) else np.nan)
 
     def accuracy(self, rows: np.ndarray | None = None) -> np.ndarray:
         a = self.acc if rows is None else self.acc[rows]
@@ -153,6 +163,8 @@ def _axis_costs(att: pd.DataFrame) -> dict[str, np.ndarray]:
         "total": np.nan_to_num(f("prompt_tokens")) + gen + np.nan_to_num(f("verifier_tokens")),
         "flops": f("flops"),
         "wall": f("wall_seconds"),
+        "dollars": f("dollars") if "dollars" in att else np.full(len(att), np.nan),
+        "latency": f("critical_path_seconds") if "critical_path_seconds" in att else np.full(len(att), np.nan),
     }
 
 

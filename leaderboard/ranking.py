@@ -77,8 +77,8 @@ def rank(configs: list[Config], budget: float, axis: str = "generated", alpha: f
          n_boot: int = N_BOOT, seed: int = 0, problems: np.ndarray | None = None) -> pd.DataFrame:
     """The compute-matched leaderboard at `budget` (oracle configurations excluded)."""
     configs = [c for c in configs if not c.oracle]
-    cols = ["rank", "tied", "label", "key", "suite", "method", "k", "cost", "accuracy", "lo", "hi",
-            "delta", "delta_lo", "delta_hi", "truncated", "accuracy_excl", "problems", "status"]
+    cols = ["rank", "tied", "label", "key", "suite", "method", "k", "cost", "cost_p50", "cost_p95", "accuracy", "lo",
+            "hi", "delta", "delta_lo", "delta_hi", "truncated", "accuracy_excl", "problems", "status"]
     if not configs:
         return pd.DataFrame(columns=cols)
     problems = common_problems(configs) if problems is None else problems
@@ -108,6 +108,8 @@ def rank(configs: list[Config], budget: float, axis: str = "generated", alpha: f
         "suite": [r[0].suite for r in rows], "method": [r[0].method for r in rows],
         "k": [int(r[0].ks[r[1]]) for r in rows], "cost": [float(r[2]) for r in rows], "accuracy": point,
         "lo": lo, "hi": hi, "delta": point - point[lead], "delta_lo": dlo, "delta_hi": dhi,
+        "cost_p50": [float(r[0].cost_quantile(axis, 0.5, r[4])[r[1]]) for r in rows],
+        "cost_p95": [float(r[0].cost_quantile(axis, 0.95, r[4])[r[1]]) for r in rows],
         "truncated": [r[0].truncation(r[4]) for r in rows],
         "accuracy_excl": [float(r[0].accuracy_excl(r[4])[r[1]]) for r in rows],
         "problems": len(problems), "status": [r[0].status for r in rows],

@@ -48,18 +48,29 @@ def _k(c_method: str, k: int) -> str:
     return "-" if c_method == "as_run" else str(k)
 
 
+SPREAD_AXES = {"latency"}  # axes whose p50 / p95 over problems are shown beside the mean
+
+
+def _spread(axis: str, p50: float, p95: float) -> str:
+    return f"{p50:>10.4g}{p95:>10.4g}" if axis in SPREAD_AXES else ""
+
+
 def curve_lines(view: analysis.SuiteView) -> list[str]:
     unit = curves.AXES[view.axis].split(" per problem")[0]
-    head = f"  {'k':>4}{'cost/problem':>14}{'accuracy':>10}  {'95% interval':<16}{'truncated':>10}{'excl. trunc':>12}"
+    spread = f"{'p50':>10}{'p95':>10}" if view.axis in SPREAD_AXES else ""
+    head = (f"  {'k':>4}{'cost/problem':>14}{spread}{'accuracy':>10}  {'95% interval':<16}{'truncated':>10}"
+            f"{'excl. trunc':>12}")
     lines = [f"Suite {view.suite}: accuracy against {curves.AXES[view.axis]} ({len(view.problems)} shared problems;",
              f"intervals: 95% bootstrap over problems; truncated: share of samples cut off at the token limit, "
-             f"which never vote; cost in {unit})", "", head, "  " + "-" * (len(head) - 2)]
+             f"which never vote; cost in {unit}{'; cost: mean, p50, p95 over problems' if spread else ''})", "",
+             head, "  " + "-" * (len(head) - 2)]
     for c in view.configs:
         pts = analysis.points(c, view.problems, view.axis)
         lines.append(c.label + ("  *" if c.oracle else ""))
         for p in pts[pts.k.isin(shown_ks(c.ks))].itertuples():
-            lines.append(f"  {_k(c.method, p.k):>4}{p.cost:>14.4g}{p.accuracy:>10.3f}  "
-                         f"{f'[{p.lo:.3f}, {p.hi:.3f}]':<16}{_pct(p.truncated):>10}{_num(p.accuracy_excl):>12}")
+            lines.append(f"  {_k(c.method, p.k):>4}{p.cost:>14.4g}{_spread(view.axis, p.cost_p50, p.cost_p95)}"
+                         f"{p.accuracy:>10.3f}  {f'[{p.lo:.3f}, {p.hi:.3f}]':<16}{_pct(p.truncated):>10}"
+                         f"{_num(p.accuracy_excl):>12}")
     if any(c.oracle for c in view.configs):
         lines += ["", "* pass@k (oracle) peeks at gold: an upper bound, never ranked; it counts a truncated sample "
                       "graded correct."]
@@ -72,8 +83,9 @@ def ranking_lines(view: analysis.SuiteView) -> list[str]:
                  "(rank counts only configurations better beyond noise):"]
     for shown, r in zip(ranking.rank_label(t), t.itertuples()):
         at = "as run" if r.method == "as_run" else f"k={r.k}"
+        spread = f" (p50 {r.cost_p50:.4g}, p95 {r.cost_p95:.4g})" if view.axis in SPREAD_AXES else ""
         lines.append(f"  {shown:>3}. {r.accuracy:.3f} [{r.lo:.3f}, {r.hi:.3f}]  {at:<7} "
-                     f"cost {r.cost:.4g}  {r.label}")
+                     f"cost {r.cost:.4g}{spread}  {r.label}")
     warning = analysis.tie_warning(t)
     if warning:
         lines.append(warning)

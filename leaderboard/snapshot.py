@@ -65,8 +65,8 @@ def load(db: str | Path | None, suites: list[str] | None = None, run_ids: list[s
     with store.reading() as r:
         runs = r.arrow(queries.snapshot_runs(len(wanted)), wanted)
         ids = [x for x in runs.column("run_id").to_pylist() if not run_ids or x in run_ids]
-        if ids:
-            attempts = r.arrow(queries.snapshot_attempts(len(ids)), ids)
+        if ids:  # a store written by older code lacks the cost columns: read as NULL
+            attempts = r.arrow(queries.snapshot_attempts(len(ids), r.columns("attempts")), ids)
             samples = r.arrow(queries.snapshot_samples(len(ids)), ids)
         else:
             attempts = samples = None
@@ -76,7 +76,8 @@ def load(db: str | Path | None, suites: list[str] | None = None, run_ids: list[s
     if attempts is not None:
         att_df = attempts.to_pandas()
     else:
-        att_df = pd.DataFrame(columns=[*(c.strip() for c in ATTEMPT_COLS.split(",")), "truncated"])
+        att_df = pd.DataFrame(columns=[*(c.strip() for c in ATTEMPT_COLS.split(",")), *queries.COST_COLS,
+                                       "truncated"])
     return Snapshot(Path(store.path), runs_df, att_df, _pools(samples), time.time(), read_seconds)
 
 
@@ -115,6 +116,16 @@ def problem_samples(db: str | Path | None, problem_id: str, run_ids: list[str]) 
         return pd.DataFrame()
     with Store(db, read_only=True).reading() as r:
         return r.df(queries.problem_samples(len(run_ids)), [problem_id, *run_ids])
+
+
+def run_calls(db: str | Path | None, run_id: str) -> pd.DataFrame:
+    """A run's engine calls as the latency fit reads them (model, seconds, tokens, n, first-token seconds)."""
+    return Store(db, read_only=True).run_calls(run_id)
+
+
+def unpriced_calls(db: str | Path | None, run_id: str) -> dict[str, int]:
+    """Per model of a run's calls, how many have no dollars (`Store.unpriced_calls`)."""
+    return Store(db, read_only=True).unpriced_calls(run_id)
 
 
 def suites(db: str | Path | None) -> list[str]:
