@@ -62,6 +62,12 @@ ATTEMPT_TOTALS = ("SELECT count(*), coalesce(sum(CASE WHEN correct THEN 1 ELSE 0
                   "coalesce(sum(generated_tokens),0) FROM attempts WHERE run_id=?")
 """(attempts, correct, generated tokens) of a run: the run summary's numbers."""
 
+ATTEMPT_SPEND = ("SELECT count(*), count(dollars), coalesce(sum(dollars),0), coalesce(sum(coalesce(prompt_tokens,0)"
+                 "+coalesce(generated_tokens,0)+coalesce(verifier_tokens,0)),0) FROM attempts "
+                 "WHERE run_id=? AND error IS NULL")
+"""(attempts, attempts with dollars, dollars, total tokens = prompt + generated + verifier) of a run's finished
+attempts: what the cost caps count as already spent."""
+
 RUN_BY_DIFFICULTY = """SELECT difficulty, count(*), avg(CASE WHEN correct THEN 1.0 ELSE 0.0 END), avg(generated_tokens),
                   sum(CASE WHEN grade_status IN ('timeout','error') THEN 1 ELSE 0 END)
            FROM attempts WHERE run_id=? GROUP BY difficulty ORDER BY difficulty NULLS LAST"""

@@ -361,6 +361,11 @@ class Store:
         done, correct, tokens = self.query(queries.ATTEMPT_TOTALS, [run_id])[0]
         return int(done), int(correct), int(tokens)
 
+    def attempt_spend(self, run_id: str) -> tuple[int, int, float, int]:
+        """(finished attempts, those with dollars, dollars, total tokens) of a run: the spend cost caps start from."""
+        done, priced, dollars, tokens = self.query(queries.ATTEMPT_SPEND, [run_id])[0]
+        return int(done), int(priced), float(dollars), int(tokens)
+
     def runs(self) -> list[RunRow]:
         """Every run with its progress and headline numbers, oldest first."""
         return [RunRow(*r) for r in self.query(queries.RUN_LIST)]
