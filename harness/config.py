@@ -90,6 +90,10 @@ class RunConfig(BaseModel):
     workers: int | None = None
     ray_address: str | None = None
     prices: str | None = None  # a price file over configs/prices.yaml (or THINKBENCH_PRICES); not part of the identity
+    # Cost caps (not part of the identity: raising one resumes the same run). Dispatch stops before the spend of
+    # this run's finished attempts plus an estimate for those in flight would pass either.
+    max_dollars: float | None = Field(None, gt=0)
+    max_total_tokens: int | None = Field(None, gt=0)  # prompt + generated + verifier tokens
     commit_every: int = 16
     max_inflight: int = 256
 

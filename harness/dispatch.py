@@ -5,6 +5,11 @@ in-flight calls with `RayActorError`: those problems go back to the queue (bound
 failed attempt is stored with the error), the actor is pinged until Ray has restarted it (on this
 node or another), and the failure is recorded as a run event. Graders run as stateless CPU tasks,
 one per dispatch round, so Ray's per-task overhead is paid per batch, not per problem.
+
+With a cost cap (`Budget`), a problem is dispatched only while the spend so far plus the mean spend per problem
+for each one in flight (the new one included) stays within the cap; before any problem has finished, only a
+small first wave goes out. Once a dispatch is refused the queue is dropped for good: in-flight problems finish
+and are stored, the rest wait for a rerun with a higher cap.
 """
 
 from __future__ import annotations
@@ -24,6 +29,42 @@ from harness.progress import Progress
 from harness.store import Store
 
 MAX_PROBLEM_RETRIES = 2
+FIRST_WAVE_PER_WORKER = 2  # problems per actor dispatched under a cost cap before any spend is known
+
+
+@dataclass
+class Budget:
+    """A run's cost caps and its spend so far (earlier sessions' stored attempts included)."""
+
+    max_dollars: float | None = None
+    max_tokens: int | None = None  # prompt + generated + verifier tokens
+    problems: int = 0  # finished problems whose spend is counted
+    dollars: float = 0.0
+    tokens: int = 0
+    unpriced: bool = False  # an attempt came back without dollars under a dollars cap: nothing more can be judged
+    hit: str | None = None  # "dollars" | "tokens": the cap that refused a dispatch
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Count one graded attempt row."""
+        self.problems += 1
+        self.tokens += sum(int(row.get(k) or 0) for k in ("prompt_tokens", "generated_tokens", "verifier_tokens"))
+        if row.get("dollars") is not None:
+            self.dollars += float(row["dollars"])
+        elif self.max_dollars is not None:
+            self.unpriced = True
+
+    def verdict(self, inflight: int, first_wave: int) -> str:
+        """Whether one more problem may start beside `inflight` others (finished but ungraded ones included):
+        go; wait (the first wave is out and no spend is known yet); or stop (it would pass a cap)."""
+        if self.unpriced:
+            return "stop"
+        if self.problems == 0:
+            return "go" if inflight < first_wave else "wait"
+        for name, spent, cap in (("dollars", self.dollars, self.max_dollars), ("tokens", self.tokens, self.max_tokens)):
+            if cap is not None and spent + (inflight + 1) * spent / self.problems > cap:
+                self.hit = name
+                return "stop"
+        return "go"
 
 
 @ray.remote(num_cpus=1)
@@ -82,12 +123,14 @@ class Dispatcher:
     commit_every: int = 16
     commit_seconds: float = 5.0
     driver_cpu_seconds: float = 0.0
+    budget: Budget | None = None  # cost caps; None: no cap
+    capped: bool = False  # dispatch stopped at a cap (or on an unpriced attempt) with problems left undispatched
     _events: list[dict[str, Any]] = field(default_factory=list)
     _queue: deque[tuple[int, Problem]] = field(default_factory=deque)
     _retries: dict[str, int] = field(default_factory=dict)
     _inflight: dict[Any, tuple[WorkerState, int, Problem]] = field(default_factory=dict)  # solve ref -> what
     _pings: dict[Any, WorkerState] = field(default_factory=dict)  # health checks of suspect actors
-    _grading: set[Any] = field(default_factory=set)
+    _grading: dict[Any, int] = field(default_factory=dict)  # grading task -> attempts it grades
     _batch: "_Batch" = field(default_factory=lambda: _Batch())
     _last_commit: float = field(default_factory=time.monotonic)
 
@@ -114,7 +157,7 @@ class Dispatcher:
                 else:
                     self._on_attempt(ref, to_grade)
             if to_grade:
-                self._grading.add(grade_batch.remote(self.grader_ref, self.run_id, to_grade, self.costing))
+                self._grading[grade_batch.remote(self.grader_ref, self.run_id, to_grade, self.costing)] = len(to_grade)
             if self._batch.rows and (len(self._batch.rows) >= self.commit_every
                                      or time.monotonic() - self._last_commit > self.commit_seconds):
                 self._commit()
@@ -127,9 +170,22 @@ class Dispatcher:
             w = min((w for w in self.workers if w.status == "ok"), key=lambda w: w.load, default=None)
             if w is None or w.load >= self.inflight_per_worker:
                 return
+            if not self._within_budget():
+                return
             index, problem = self._queue.popleft()
             self._inflight[w.handle.solve.remote(problem.question(), self.strategy, self.params)] = (w, index, problem)
             w.load += 1
+
+    def _within_budget(self) -> bool:
+        """Whether the cost caps allow one more problem; once they refuse, the queue is dropped for good."""
+        if self.budget is None:
+            return True
+        verdict = "stop" if self.capped else self.budget.verdict(
+            len(self._inflight) + sum(self._grading.values()), FIRST_WAVE_PER_WORKER * len(self.workers))
+        if verdict == "stop":
+            self.capped = True
+            self._queue.clear()  # left for a rerun with a higher cap; problems requeued later are dropped too
+        return verdict == "go"
 
     def _wait(self) -> list[Any]:
         """Whatever is ready within a second: at least one reference, plus all others already done."""
@@ -141,10 +197,12 @@ class Dispatcher:
         return list(ready)
 
     def _on_graded(self, ref: Any) -> None:
-        self._grading.discard(ref)
+        self._grading.pop(ref, None)
         for graded in ray.get(ref):
             self._batch.add(graded)
             row = graded[0]
+            if self.budget is not None:
+                self.budget.add(row)
             self.progress.update(bool(row["correct"]), int(row["generated_tokens"] or 0), row["error"] is not None)
 
     def _on_ping(self, ref: Any) -> None:

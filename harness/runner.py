@@ -23,16 +23,16 @@ from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from core.errors import UserError
-from core.records import Problem
+from core.records import CallRecord, Problem
 from harness import __version__
 from harness.compute import Costing
 from harness.config import RunConfig
 from harness.config import run_id as make_run_id
-from harness.dispatch import Dispatcher, WorkerState
+from harness.dispatch import Budget, Dispatcher, WorkerState
 from harness.grading import Grader
 from harness.models import EMBEDDED_ALIASES, EMBEDDED_NAME, resolve_model
 from harness.placement import Plan, make_plan
-from harness.pricing import PriceTable, Pricing, load_prices
+from harness.pricing import PRICES_ENV, PriceTable, Pricing, load_prices
 from harness.progress import Progress
 from harness.solve import SuiteView
 from harness.store import RunStart, Store
@@ -50,6 +50,7 @@ class RunSummary:
     correct: int
     generated_tokens: int
     resumed_from: int
+    cap_note: str | None = None  # status capped: the one line that says where the run stopped and how to resume
 
 
 def git_revision() -> str | None:
@@ -149,6 +150,7 @@ def plan_run(cfg: RunConfig, store: Store) -> RunPlan:
 def run(cfg: RunConfig, out: TextIO = sys.stderr, dry_run: bool = False) -> RunSummary:
     store = Store(cfg.db)
     plan = plan_run(cfg, store)
+    check_priced(plan)
     if cfg.limit is not None:
         print(f"warning: --limit {cfg.limit}: this run covers {len(plan.suite.problems)} problems only and is not "
               "comparable with full-suite runs", file=out)
@@ -158,6 +160,7 @@ def run(cfg: RunConfig, out: TextIO = sys.stderr, dry_run: bool = False) -> RunS
         print(f"run {plan.run_id} (dry run): {plan.describe()}")
         print(placement.describe())
         return RunSummary(plan.run_id, "dry-run", len(plan.suite.problems), len(plan.done), 0, 0, len(plan.done))
+    budget = _budget(plan, store)
     if plan.failed:
         store.clear_failed(plan.run_id)
     store.begin_run(plan.start_record())
@@ -166,14 +169,67 @@ def run(cfg: RunConfig, out: TextIO = sys.stderr, dry_run: bool = False) -> RunS
               file=out)
     else:
         print(f"run {plan.run_id}: {plan.describe()}", file=out)
-    if plan.todo:
-        _execute(plan, store, out)
+    if plan.todo and budget is not None and budget.verdict(0, 1) == "stop":
+        store.end_run(plan.run_id, "capped")  # already at its cap: no engine is started
+    elif plan.todo:
+        _execute(plan, store, out, budget)
     else:
         store.end_run(plan.run_id, "complete")
-    return _summary(store, plan.run_id, len(plan.suite.problems), len(plan.done))
+    summary = _summary(store, plan.run_id, len(plan.suite.problems), len(plan.done))
+    if summary.status == "capped":
+        summary.cap_note = _cap_note(plan, store, budget)
+    return summary
 
 
-def _execute(plan: RunPlan, store: Store, out: TextIO) -> None:
+def _priced(table: PriceTable, model: str, hosted: dict[str, tuple[str, int]]) -> bool:
+    """Whether a call of `model` gets dollars under `table` (served as `hosted` says), by Pricing's own rule."""
+    probe = CallRecord(0, model, "probe", 0.0, None, 1.0, 1, 0, 1, 0, 1, None)
+    return Pricing(table, hosted).call_dollars(probe) is not None
+
+
+def check_priced(plan: RunPlan, hosted: dict[str, tuple[str, int]] | None = None) -> None:
+    """A dollars cap needs the run's model priced: listed, or self-hosted with its hardware's hourly rate.
+
+    Before the engines start, where a self-hosted model runs is unknown: either hardware rate will do then;
+    `hosted` (once started) names the hardware it did get.
+    """
+    cfg, model = plan.cfg, plan.model
+    if cfg.max_dollars is None:
+        return
+    own = cfg.engine_spec.needs_weights
+    options = [hosted] if hosted is not None else [{model: ("cpu", 0)}, {model: ("gpu", 1)}] if own else [{}]
+    if any(_priced(plan.prices, model, h) for h in options):
+        return
+    how = "list it under `models:`" + (" or set `hardware: cpu_hour_usd / gpu_hour_usd`" if own else "")
+    raise UserError(f"--max-dollars needs a price for model {model!r}, which has none; {how} in a price file "
+                    f"(--prices FILE or {PRICES_ENV}, format as configs/prices.yaml)")
+
+
+def _budget(plan: RunPlan, store: Store) -> Budget | None:
+    """The run's caps, starting from what its stored attempts (earlier sessions') already spent."""
+    cfg = plan.cfg
+    if cfg.max_dollars is None and cfg.max_total_tokens is None:
+        return None
+    done, priced, dollars, tokens = store.attempt_spend(plan.run_id)
+    if cfg.max_dollars is not None and priced < done:
+        raise UserError(f"{done - priced} stored attempts of run {plan.run_id} have no dollars, so --max-dollars "
+                        f"cannot count them; price the model, then `thinkbench reprice {plan.run_id}`")
+    return Budget(cfg.max_dollars, cfg.max_total_tokens, done, dollars, tokens)
+
+
+def _cap_note(plan: RunPlan, store: Store, budget: Budget | None) -> str:
+    """`run RID stopped at its cap: $0.0123 of $0.0125 spent, 17/50 problems; rerun with a higher cap to resume`."""
+    cfg = plan.cfg
+    done, _, dollars, tokens = store.attempt_spend(plan.run_id)
+    if cfg.max_dollars is None or (budget is not None and budget.hit == "tokens"):
+        spent = f"{tokens} of {cfg.max_total_tokens} tokens spent"
+    else:
+        spent = f"${dollars:.4f} of ${cfg.max_dollars:.4f} spent"
+    return (f"run {plan.run_id} stopped at its cap: {spent}, {done}/{len(plan.suite.problems)} problems; "
+            "rerun with a higher cap to resume")
+
+
+def _execute(plan: RunPlan, store: Store, out: TextIO, budget: Budget | None = None) -> None:
     """Start the engine actors, drive the queue through them, and record how the session ended."""
     cfg, rid = plan.cfg, plan.run_id
     init_ray(cfg.ray_address)
@@ -191,11 +247,14 @@ def _execute(plan: RunPlan, store: Store, out: TextIO) -> None:
         run_id=rid, workers=[WorkerState(p.name, w) for p, w in zip(placement.workers, workers)],
         grader_ref=ray.put(Grader.of(plan.suite)), store=store, progress=progress, costing=costing,
         strategy=cfg.strategy.name, params=cfg.strategy.params,
-        inflight_per_worker=placement.inflight_per_worker, commit_every=cfg.commit_every)
+        inflight_per_worker=placement.inflight_per_worker, commit_every=cfg.commit_every, budget=budget)
     status, error = "complete", None
     drive_start = time.perf_counter()
     try:
         dispatcher.run(plan.todo)
+        status, error = _stop_reason(plan, dispatcher)
+        if error is not None:
+            raise UserError(error)
     except KeyboardInterrupt:
         status = "interrupted"
         raise
@@ -206,6 +265,17 @@ def _execute(plan: RunPlan, store: Store, out: TextIO) -> None:
         progress.close()
         _finish(plan, store, dispatcher, progress, time.perf_counter() - drive_start, status, error)
         _stop_actors(workers, groups)
+
+
+def _stop_reason(plan: RunPlan, dispatcher: Dispatcher) -> tuple[str, str | None]:
+    """(status, error) of a session the dispatcher finished: complete or capped, or incomplete with an error when an
+    attempt came back without dollars under a dollars cap (a model it called has no price)."""
+    budget = dispatcher.budget
+    if budget is not None and budget.unpriced:
+        return "incomplete", (f"run {plan.run_id} stopped: an attempt came back without dollars (a model it called "
+                              "has no price), so --max-dollars cannot be enforced; price every model the run calls "
+                              "in a price file (--prices FILE) and rerun to resume")
+    return ("capped", None) if dispatcher.capped else ("complete", None)
 
 
 def _start_engines(store: Store, plan: RunPlan, workers: list[Any], names: list[str], placement: Plan) -> Costing:
@@ -226,6 +296,11 @@ def _start_engines(store: Store, plan: RunPlan, workers: list[Any], names: list[
     gpus = len(infos[0].get("accelerator_ids") or [])
     hosted = {plan.model: ("gpu" if gpus else "cpu", gpus)} if plan.cfg.engine_spec.needs_weights else {}
     pricing = Pricing(plan.prices, hosted)
+    try:
+        check_priced(plan, hosted)  # now that the hardware it runs on is known
+    except UserError as e:
+        store.end_run(rid, "failed", str(e)[:500])
+        raise
     per_host = ("pid", "host", "worker", "node_id", "accelerator_ids")
     store.update_manifest(rid, {"engine": {k: v for k, v in infos[0].items() if k not in per_host},
                                 "workers": infos, "policy_params": policy_params, "plan": placement.describe(),
