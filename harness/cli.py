@@ -1,7 +1,8 @@
 """`thinkbench`: the top layer. run, ls, show, report, suites, regrade, grader-disagreements here; leaderboard,
 export and compare from `leaderboard.commands`, registered explicitly in `build_parser`.
 
-Every user-fixable problem ends as one line on stderr and exit status 2, with no traceback. Every
+Every user-fixable problem ends as one line on stderr and exit status 2, with no traceback; a run stopped at
+its cost cap ends with one line and exit status 3. Every
 invocation imports this module, so handlers import their heavy dependencies (Ray, DuckDB, the
 suites, matplotlib) when they run, not here.
 """
@@ -136,6 +137,11 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--db", help="DuckDB store (default thinkbench.duckdb, or THINKBENCH_DB)")
     r.add_argument("--plot", help="where to write the accuracy-vs-tokens PNG (default out/<suite>.png)")
     r.add_argument("--prices", help="price file over configs/prices.yaml (or THINKBENCH_PRICES): dollars per model")
+    r.add_argument("--max-dollars", type=float, metavar="D",
+                   help="stop dispatching problems before the run's spend (its stored attempts included, in-flight "
+                        "ones estimated) would pass D dollars; exit status 3 (rerun with a higher cap to resume)")
+    r.add_argument("--max-total-tokens", type=int, metavar="T",
+                   help="the same cap on total tokens (prompt + generated + verifier)")
     r.add_argument("--dry-run", action="store_true", help="print the actors, resources and problem queue; run nothing")
 
 
@@ -171,6 +177,7 @@ def _overrides(a: argparse.Namespace) -> dict[str, Any]:
         "strategy.params.top_p": a.top_p, "strategy.params.max_tokens": a.max_tokens, "limit": a.limit,
         "seed": a.seed, "workers": a.workers, "ray_address": a.ray_address, "data_dir": a.data_dir, "db": a.db,
         "verifier.kind": a.verifier, "verifier.model": a.verifier_model, "prices": a.prices,
+        "max_dollars": a.max_dollars, "max_total_tokens": a.max_total_tokens,
     }
     for key, value in map(_param, a.param):
         o[f"strategy.params.{key}"] = value
@@ -182,6 +189,10 @@ def _overrides(a: argparse.Namespace) -> dict[str, Any]:
 def _plot_path(explicit: str | None, suite: str) -> Path:
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in suite)
     return Path(explicit or Path("out") / f"{safe}.png")
+
+
+EXIT_CAPPED = 3
+"""`thinkbench run` stopped at its cost cap (--max-dollars / --max-total-tokens): finished problems are stored."""
 
 
 def cmd_run(a: argparse.Namespace) -> int:
@@ -203,6 +214,9 @@ def cmd_run(a: argparse.Namespace) -> int:
         _report(store, suite, a.plot)
     except UserError as e:  # nothing to tabulate yet: the run's own status decides the exit code
         print(f"\nno report: {e}")
+    if summary.cap_note is not None:  # the last word, where the user looks
+        print(f"thinkbench: {summary.cap_note}", file=sys.stderr)
+        return EXIT_CAPPED
     return 0 if summary.status == "complete" else 1
 
 
