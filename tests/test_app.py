@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
-
-import duckdb
 
 from leaderboard import synthetic
 
