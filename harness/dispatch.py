@@ -38,15 +38,16 @@ class Budget:
 
     max_dollars: float | None = None
     max_tokens: int | None = None  # prompt + generated + verifier tokens
-    problems: int = 0  # finished problems whose spend is counted
+    problems: int = 0  # finished problems the mean spend per problem is taken over (failed ones left out)
     dollars: float = 0.0
     tokens: int = 0
     unpriced: bool = False  # an attempt came back without dollars under a dollars cap: nothing more can be judged
     hit: str | None = None  # "dollars" | "tokens": the cap that refused a dispatch
 
     def add(self, row: dict[str, Any]) -> None:
-        """Count one graded attempt row."""
-        self.problems += 1
+        """Count one graded attempt row: its spend always; as a problem of the mean only if it did not fail."""
+        if row.get("error") is None:
+            self.problems += 1
         self.tokens += sum(int(row.get(k) or 0) for k in ("prompt_tokens", "generated_tokens", "verifier_tokens"))
         if row.get("dollars") is not None:
             self.dollars += float(row["dollars"])

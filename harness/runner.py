@@ -316,10 +316,15 @@ def _finish(plan: RunPlan, store: Store, dispatcher: Dispatcher, progress: Progr
     dispatcher.flush_events()
     # Throughput of this session's generation phase (engines ready -> last commit) and the driver's own
     # CPU cost per problem, for benchmarks; per-worker throughput and failures for observability.
-    store.update_manifest(plan.run_id, {
-        "last_session": {"problems": len(plan.todo), "seconds": seconds, "generated_tokens": progress.tokens,
-                         "driver_cpu_ms_per_problem": 1000 * dispatcher.driver_cpu_seconds / max(1, len(plan.todo))},
-        "worker_stats": [w.stats() for w in dispatcher.workers]})
+    session: dict[str, Any] = {
+        "problems": len(plan.todo), "seconds": seconds, "generated_tokens": progress.tokens,
+        "driver_cpu_ms_per_problem": 1000 * dispatcher.driver_cpu_seconds / max(1, len(plan.todo))}
+    if dispatcher.budget is not None:  # the caps this session ran under, and the one that stopped it
+        b = dispatcher.budget
+        session["caps"] = {"max_dollars": b.max_dollars, "max_total_tokens": b.max_tokens,
+                           "stopped_by": b.hit if dispatcher.capped else None}
+    store.update_manifest(plan.run_id, {"last_session": session,
+                                        "worker_stats": [w.stats() for w in dispatcher.workers]})
     stored = len(store.completed_problems(plan.run_id))
     if status == "complete" and (stored < len(plan.suite.problems) or store.count_failed(plan.run_id)):
         status = "incomplete"

@@ -7,6 +7,7 @@ once) and a price file listing the embedded model, so every attempt's dollars ar
 
 from __future__ import annotations
 
+import json
 import re
 
 import duckdb
@@ -74,6 +75,10 @@ def test_caps_stop_partway_and_a_higher_cap_resumes(tmp_path):
     first = _check_partial(db, 3, tcap, int(m[2]), int(m[4]))
     ls = run_cli("ls", "--db", str(db), cwd=tmp_path)
     assert ls.returncode == 0 and "capped" in ls.stdout
+    con = duckdb.connect(str(db), read_only=True)
+    manifest = json.loads(con.execute("SELECT manifest FROM runs").fetchone()[0])
+    con.close()
+    assert manifest["last_session"]["caps"] == {"max_dollars": None, "max_total_tokens": tcap, "stopped_by": "tokens"}
 
     # A higher cap, in dollars this time (about two thirds of the run), counts what the first session spent
     # and resumes the same run.
@@ -117,6 +122,8 @@ def test_budget_rules():
     assert b.tokens == 400 and not b.unpriced  # no dollars cap: unknown dollars do not matter
     assert b.verdict(5, 2) == "go"  # 400 + 6 x 100 = 1000, within the cap
     assert b.verdict(6, 2) == "stop" and b.hit == "tokens"
+    b.add({"prompt_tokens": 100, "generated_tokens": 0, "dollars": None, "error": "worker died"})
+    assert b.problems == 4 and b.tokens == 500  # a failed attempt's spend counts, but not as a problem of the mean
     d = Budget(max_dollars=1.0)
     d.add({"prompt_tokens": 1, "generated_tokens": 1, "dollars": None})
     assert d.unpriced and d.verdict(0, 2) == "stop"
