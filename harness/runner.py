@@ -213,7 +213,7 @@ def _budget(plan: RunPlan, store: Store) -> Budget | None:
     done, priced, dollars, tokens = store.attempt_spend(plan.run_id)
     if cfg.max_dollars is not None and priced < done:
         raise UserError(f"{done - priced} stored attempts of run {plan.run_id} have no dollars, so --max-dollars "
-                        f"cannot count them; price the model, then `thinkbench reprice {plan.run_id}`")
+                        f"cannot count them; price the model, then `thinkbench reprice {plan.run_id} --prices FILE`")
     return Budget(cfg.max_dollars, cfg.max_total_tokens, done, dollars, tokens)
 
 
