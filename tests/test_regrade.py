@@ -42,7 +42,7 @@ def test_regrade_fixes_stale_grades_and_records_disagreements(tmp_path):
     verdicts = dict(((p, i), c) for p, i, c in sample_rows)
     assert verdicts == {(INT_ID, 0): True, (INT_ID, 1): False, (FRAC_ID, 0): False}
     versions = {v for (v,) in con.execute("SELECT grader_version FROM attempts").fetchall()}
-    assert versions == {"math-1.0"}
+    assert versions == {load_suite("math500", str(DATA)).grader_version} == {"math-2.0"}
     # 4.666666667 is not 14/3 exactly; math-verify's numeric tolerance says it is: a stored disagreement.
     rows = con.execute("SELECT problem_id, ours, theirs FROM grader_disagreements").fetchall()
     con.close()
