@@ -5,6 +5,7 @@ Each test starts real engines (about a minute each on 2 cores), so they are few 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -16,6 +17,8 @@ import duckdb
 import httpx
 import pytest
 
+from harness.engines.base import Prompt, SamplingParams
+from harness.engines.openai_engine import OpenAIEngine
 from harness.models import resolve_model
 from tests.conftest import DATA, THINKBENCH, run_cli
 
@@ -89,6 +92,17 @@ def test_vllm_run_sigkill_resume_equals_uninterrupted(tmp_path):
     assert len({r[2] for r in clean[1]}) > len(clean[0]), "sampling at temperature 0.9 gives varied samples"
     assert killed[1] == clean[1], "seeded sampling: every sample equals the uninterrupted run's"
     assert killed[0] == clean[0], "and so does every final answer"
+    _check_call_timings(clean_db, 10)
+
+
+def _check_call_timings(db, calls: int) -> None:
+    """Every engine call is a row of the calls table, timed to its first token by the engine itself."""
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT first_token_seconds, seconds, generated_tokens FROM calls").fetchall()
+    con.close()
+    assert len(rows) == calls
+    assert all(first is not None and 0 < first <= secs for first, secs, _ in rows), rows
+    assert all(gen > 0 for *_, gen in rows)
 
 
 def _free_port() -> int:
@@ -97,16 +111,61 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# A vLLM reasoning parser (vLLM's own Olmo 3 parser, which reads <think> tags as text, not as special tokens the
+# embedded model's vocabulary lacks) that starts outside reasoning: output is all answer unless the model itself
+# opens <think>, so one server serves the reasoning test and every other test unchanged. Registered through vLLM's
+# `--reasoning-parser-plugin`.
+THINK_TAGS_PLUGIN = '''
+from vllm.reasoning import ReasoningParserManager
+from vllm.reasoning.olmo3_reasoning_parser import Olmo3ReasoningParser, Olmo3ReasoningState
+
+
+class ThinkTags(Olmo3ReasoningParser):
+    def __init__(self, tokenizer, *args, **kwargs):
+        super().__init__(tokenizer, *args, **kwargs)
+        self.buffer.state = Olmo3ReasoningState.CONTENT
+
+    def _split(self, text):
+        if not text.startswith("<think>"):
+            return None, text
+        reasoning, end, content = text[len("<think>"):].partition("</think>")
+        return reasoning or None, (content or None) if end else None
+
+    def extract_reasoning(self, model_output, request):
+        return self._split(model_output)
+
+    # The text buffer alone decides where reasoning starts and ends: tags in the prompt (worked examples) or
+    # split tokens never end a thought the model has not closed.
+    def is_reasoning_end(self, input_ids):
+        return False
+
+    def is_reasoning_end_streaming(self, input_ids, delta_ids):
+        return False
+
+    def count_reasoning_tokens(self, token_ids):
+        reasoning, _ = self._split(self.model_tokenizer.decode(list(token_ids)))
+        return len(self.model_tokenizer.encode(reasoning, add_special_tokens=False)) if reasoning else 0
+
+
+ReasoningParserManager.register_module("think_tags", module=ThinkTags)
+'''
+
+
 @pytest.fixture(scope="module")
 def vllm_server(tmp_path_factory):
+    """The embedded model on vLLM's OpenAI server under its own name and as `cheap` and `expensive` (cascade tiers),
+    with the think-tags reasoning parser."""
     model = resolve_model("embedded")
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
+    plugin = log.parent / "think_tags.py"
+    plugin.write_text(THINK_TAGS_PLUGIN)
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_LOGGING_LEVEL": "WARNING"}
     with log.open("w") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model.path,
-             "--served-model-name", model.name, "--dtype", "float32", "--enforce-eager", "--max-model-len", "512",
+             "--served-model-name", model.name, "cheap", "expensive", "--dtype", "float32", "--enforce-eager",
+             "--max-model-len", "512", "--reasoning-parser-plugin", str(plugin), "--reasoning-parser", "think_tags",
              "--host", "127.0.0.1", "--port", str(port)],
             stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}/v1"
@@ -146,6 +205,7 @@ def test_openai_engine_against_real_vllm_server(tmp_path, vllm_server):
     assert n_samples == 24 and calls == 6
     assert gen == att_gen > 0, "per-sample token counts add up to the server-reported usage"
     assert att_prompt > 6 * 10
+    _check_call_timings(db, 6)  # streamed: the first token's time comes from the first chunk with output
 
     bad = run_cli("run", "--suite", SUITE, "--engine", "openai", "--base-url", base, "--served-model", "nope",
                   "--limit", "1", "--db", str(db), cwd=tmp_path)
@@ -169,3 +229,39 @@ def test_llm_judge_served_by_a_real_vllm_server(tmp_path, vllm_server):
     assert any(0.0 < s < 1.0 for s in scores), "scores come from top logprobs, not from the sampled text alone"
     assert vcalls == 12 and vtokens > 12 * 20, "judge prompts are charged as verifier tokens"
     assert '"engine": "openai"' in manifest
+
+
+def _few_shot(a: int, b: int) -> Prompt:
+    """Three worked examples that think between <think> tags: the embedded model then does the same (greedy)."""
+    shots: list[dict[str, str]] = [{"role": "system", "content": "Think inside <think> </think> tags, then answer."}]
+    for x, y in [(2, 2), (5, 1), (3, 6)]:
+        shots += [{"role": "user", "content": f"What is {x} + {y}?"},
+                  {"role": "assistant", "content": f"<think>{x} plus {y} makes {x + y}.</think>The answer is {x + y}."}]
+    return Prompt.chat(shots + [{"role": "user", "content": f"What is {a} + {b}?"}])
+
+
+def test_reasoning_text_from_a_real_reasoning_parser_is_kept_apart(vllm_server):
+    """vLLM's server splits <think> text into `reasoning`; the engine keeps it out of the answer, streamed or not,
+    and a thought cut off by the token limit reads as truncated with no answer."""
+    base, name = vllm_server
+
+    async def ask(stream: bool, max_tokens: int):
+        engine = OpenAIEngine(base, name, stream=stream, per_request_seed=False)
+        try:
+            return await asyncio.gather(*(engine.generate(_few_shot(a, b), SamplingParams(max_tokens=max_tokens))
+                                          for a, b in [(3, 4), (1, 8)]))
+        finally:
+            await engine.close()
+
+    streamed, plain = asyncio.run(ask(True, 40)), asyncio.run(ask(False, 40))
+    for r, total in zip(streamed, (7, 9)):
+        c = r.completions[0]
+        assert c.reasoning_text.strip() and "<think>" not in c.text and "</think>" not in c.text, c
+        assert c.text.strip() and c.finish_reason == "stop" and f"{total}" in c.reasoning_text + c.text
+        assert 0 < c.reasoning_tokens < c.generated_tokens, "the server counts the reasoning tokens"
+        assert r.first_token_seconds is not None and 0 < r.first_token_seconds <= r.wall_seconds
+    assert [r.completions for r in streamed] == [r.completions for r in plain], "streaming changes nothing"
+
+    for r in asyncio.run(ask(True, 4)) + asyncio.run(ask(False, 4)):
+        c = r.completions[0]
+        assert c.finish_reason == "length" and c.text == "" and c.reasoning_text, c
