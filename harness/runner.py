@@ -196,6 +196,10 @@ def check_priced(plan: RunPlan, hosted: dict[str, tuple[str, int]] | None = None
     cfg, model = plan.cfg, plan.model
     if cfg.max_dollars is None:
         return
+    served = [m for m in make_params(cfg.strategy.name, cfg.strategy.params).models() if m not in plan.prices.models]
+    if served:  # models a strategy calls on servers (a cascade's stages) can only be list-priced
+        raise UserError(f"--max-dollars needs a price for model {served[0]!r}, which has none; list it under "
+                        f"`models:` in a price file (--prices FILE or {PRICES_ENV}, format as configs/prices.yaml)")
     own = cfg.engine_spec.needs_weights
     options = [hosted] if hosted is not None else [{model: ("cpu", 0)}, {model: ("gpu", 1)}] if own else [{}]
     if any(_priced(plan.prices, model, h) for h in options):
@@ -307,7 +311,8 @@ def _start_engines(store: Store, plan: RunPlan, workers: list[Any], names: list[
                                 "pricing": pricing.describe()})
     store.set_param_counts(rid, policy_params, verifier_params)
     verifier_model = plan.cfg.verifier.model if plan.cfg.verifier else None
-    return Costing(policy_params, verifier_params, pricing, verifier_model)
+    others = make_params(plan.cfg.strategy.name, plan.cfg.strategy.params).models()
+    return Costing(policy_params, verifier_params, pricing, verifier_model, plan.model, others)
 
 
 def _finish(plan: RunPlan, store: Store, dispatcher: Dispatcher, progress: Progress, seconds: float, status: str,
