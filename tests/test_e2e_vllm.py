@@ -265,3 +265,68 @@ def test_reasoning_text_from_a_real_reasoning_parser_is_kept_apart(vllm_server):
     for r in asyncio.run(ask(True, 4)) + asyncio.run(ask(False, 4)):
         c = r.completions[0]
         assert c.finish_reason == "length" and c.text == "" and c.reasoning_text, c
+
+
+CASCADE_PRICES = """models:
+  cheap: {input: 0.10, output: 0.20, source: test, read: "2026-12-01"}
+  expensive: {input: 5.00, output: 15.00, source: test, read: "2026-12-01"}
+"""
+
+
+def test_cascade_of_two_served_tiers_prices_reprices_and_caps(tmp_path, vllm_server):
+    """The embedded model served as `cheap` and `expensive`, two prices: a cascade escalates the problems whose cheap
+    votes disagree, every call is stored under its tier with streamed timings, dollars follow each tier's price,
+    reprice changes them without regenerating, and a dollars cap stops a run partway (exit 3)."""
+    base, _ = vllm_server
+    prices, dearer = tmp_path / "prices.yaml", tmp_path / "dearer.yaml"
+    prices.write_text(CASCADE_PRICES)
+    dearer.write_text(CASCADE_PRICES.replace("15.00", "30.00"))
+    cfg = tmp_path / "cascade.yaml"
+    cfg.write_text(f"""strategy:
+  name: cascade
+  params:
+    stages:
+      - {{strategy: self_consistency, params: {{n: 3, temperature: 1.0, max_tokens: 16}}}}
+      - {{strategy: cot, params: {{max_tokens: 16}}, base_url: "{base}", served_model: expensive}}
+    escalate: {{agreement_below: 0.9}}
+""")
+    db = tmp_path / "c.duckdb"
+    common = ["--suite", SUITE, "--engine", "openai", "--base-url", base, "--model", "cheap", "--config", str(cfg),
+              "--db", str(db)]
+    proc = run_cli("run", *common, "--prices", str(prices), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    calls = con.execute("SELECT problem_id, model, stage, dollars, first_token_seconds, seconds FROM calls").fetchall()
+    attempts = con.execute("SELECT problem_id, dollars, meta FROM attempts").fetchall()
+    con.close()
+    escalated = {pid for pid, _, meta in attempts if '"escalated": true' in (meta or "")}
+    assert 0 < len(escalated) < 10, "some problems escalate, not all"
+    by_model = {m for _, m, _, _, _, _ in calls}
+    assert by_model == {"cheap", "expensive"}
+    assert {pid for pid, m, *_ in calls if m == "expensive"} == escalated
+    assert all(s.startswith("stage1:") for _, m, s, *_ in calls if m == "expensive")
+    assert all(0 < ft <= sec for *_, ft, sec in calls), "streamed first-token times within each call"
+    per_problem = {pid: sum(d for p, _, _, d, _, _ in calls if p == pid) for pid, *_ in attempts}
+    assert all(abs(d - per_problem[pid]) < 1e-12 for pid, d, _ in attempts), "an attempt costs its calls"
+    dear = max(per_problem[p] for p in escalated)
+    assert dear > max(per_problem[p] for p in per_problem if p not in escalated), "escalation costs the dear tier"
+
+    again = run_cli("reprice", "--db", str(db), proc.stdout.split()[1], "--prices", str(dearer), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    con = duckdb.connect(str(db), read_only=True)
+    repriced = dict(con.execute("SELECT problem_id, dollars FROM attempts").fetchall())
+    con.close()
+    assert all(repriced[p] > per_problem[p] for p in escalated)
+    assert all(abs(repriced[p] - per_problem[p]) < 1e-12 for p in per_problem if p not in escalated)
+
+    capped_db = tmp_path / "capped.duckdb"
+    cap = 1.5 * min(per_problem.values())  # the first wave (2 problems) already passes it: no more are dispatched
+    capped = run_cli("run", *common[:-1], str(capped_db), "--prices", str(prices), "--max-dollars", f"{cap:.9f}",
+                     cwd=tmp_path)
+    assert capped.returncode == 3, capped.stderr[-2000:]
+    assert "stopped at its cap" in capped.stderr
+    con = duckdb.connect(str(capped_db), read_only=True)
+    (done,) = con.execute("SELECT count(*) FROM attempts").fetchone()
+    (status,) = con.execute("SELECT status FROM runs").fetchone()
+    con.close()
+    assert 1 <= done < 10 and status == "capped"
