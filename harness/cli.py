@@ -272,9 +272,10 @@ def cmd_show(a: argparse.Namespace) -> int:
             print(f"{w['worker']:>8}{w['status']:>9}{w['problems']:>10}{w['generated_tokens']:>10}{rate:>12.1f}"
                   f"{w['failures']:>10}{w['recoveries']:>11}")
     from harness.latency import summary_lines  # noqa: PLC0415 - deferred: numpy and pandas for the fit
+    from harness.spend import cascade_lines, model_lines  # noqa: PLC0415 - deferred like the fit above
 
     print()
-    print("\n".join(summary_lines(store, rid)))
+    print("\n".join([*summary_lines(store, rid), *model_lines(store, rid), *cascade_lines(store, rid)]))
     events = store.query(queries.RUN_EVENTS, [rid])
     if events:
         print("\nevents:")

@@ -192,3 +192,13 @@ def problem_samples(n_runs: int) -> str:
     return ("SELECT run_id, sample_idx, text, extracted, vote_key, score, mean_logprob, correct, grade_status, "
             f"finish_reason, generated_tokens FROM samples WHERE problem_id=? AND run_id IN ({_marks(n_runs)}) "
             "ORDER BY run_id, sample_idx")
+
+RUN_MODEL_SPEND = ("SELECT model, count(*), sum(prompt_tokens), sum(generated_tokens), sum(reasoning_tokens), "
+                   "sum(dollars), count(dollars) FROM calls WHERE run_id=? GROUP BY model ORDER BY model")
+"""Per model of a run's calls: calls, prompt, generated and reasoning tokens, dollars, priced calls (show)."""
+
+RUN_CASCADE_OUTCOMES = ("SELECT TRY_CAST(json_extract_string(meta, '$.stage') AS INTEGER) AS stage, count(*), "
+                        "avg(CASE WHEN correct THEN 1.0 ELSE 0.0 END), avg(dollars) FROM attempts "
+                        "WHERE run_id=? AND json_extract_string(meta, '$.escalated') IS NOT NULL "
+                        "GROUP BY stage ORDER BY stage")
+"""Per cascade stage that answered: problems, accuracy, mean dollars (show)."""

@@ -125,9 +125,18 @@ def label_for(model: str, strategy: str, identity_json: str | None, method: str)
 
 
 def _shown(value: Any) -> str:
-    """A parameter value on one line: strings with whitespace or control characters are quoted and escaped."""
+    """A parameter value on one line: strings with whitespace or control characters are quoted and escaped;
+    nested settings (a cascade's stages) compactly, unset entries left out."""
     if isinstance(value, str) and (not value.isprintable() or " " in value or not value):
         return json.dumps(value)
+    if isinstance(value, dict):
+        items = {k: v for k, v in value.items() if v is not None and v != {}}
+        if "strategy" in items:  # a nested strategy: name(params, where)
+            inner = {**items.pop("params", {}), **{k: v for k, v in items.items() if k != "strategy"}}
+            return f"{items['strategy']}({','.join(f'{k}={_shown(v)}' for k, v in sorted(inner.items()))})"
+        return "{" + ",".join(f"{k}={_shown(v)}" for k, v in sorted(items.items())) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_shown(v) for v in value) + "]"
     return str(value)
 
 
