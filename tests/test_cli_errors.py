@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from harness.store import Store
 from tests.conftest import run_cli
 
 
@@ -35,7 +36,7 @@ def _one_line_error(proc, needle: str) -> None:
 def test_bad_input(tmp_path, args, needle):
     db = tmp_path / "t.duckdb"
     if args[0] == "show":
-        run_cli("run", "--suite", "arith:n=1", "--engine", "scripted", "--db", str(db), cwd=tmp_path)
+        Store(db)  # an empty store: the run prefix names no run in it
     proc = run_cli(*args, "--db", str(db), cwd=tmp_path) if args[0] in ("run", "show") else run_cli(*args, cwd=tmp_path)
     _one_line_error(proc, needle)
 

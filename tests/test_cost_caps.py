@@ -11,6 +11,9 @@ import json
 import re
 
 import duckdb
+import pytest
+import ray
+from ray.cluster_utils import Cluster
 
 from harness.dispatch import Budget
 from tests.conftest import run_cli
@@ -21,13 +24,23 @@ CAP_LINE = re.compile(r"^thinkbench: run (\w+) stopped at its cap: (\S+) of (\S+
                       r"problems; rerun with a higher cap to resume$")
 
 
-def _setup(tmp_path):
+@pytest.fixture(scope="module")
+def ray_address():
+    """One local Ray cluster for the module's runs: each `thinkbench run` joins it instead of starting its own."""
+    if ray.is_initialized():
+        ray.shutdown()
+    c = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1"})
+    yield c.address
+    c.shutdown()
+
+
+def _setup(tmp_path, address: str):
     cfg = tmp_path / "slow.yaml"
     cfg.write_text("engine:\n  kind: scripted\n  seconds_per_token: 0.02\n"
                    f"workers: 1\nmax_inflight: {IN_FLIGHT}\ncommit_every: 2\n")
     prices = tmp_path / "prices.yaml"  # $0.001 per prompt token, $0.002 per generated token
     prices.write_text("models:\n  SmolLM2-135M-Instruct:\n    input: 1000\n    output: 2000\n")
-    return ["--config", str(cfg), "--prices", str(prices)]
+    return ["--config", str(cfg), "--prices", str(prices), "--ray-address", address]
 
 
 def _stored(db):
@@ -64,8 +77,8 @@ def _check_partial(db, spent_col, cap, reported_spent, reported_done):
     return att
 
 
-def test_caps_stop_partway_and_a_higher_cap_resumes(tmp_path):
-    flags = _setup(tmp_path)
+def test_caps_stop_partway_and_a_higher_cap_resumes(tmp_path, ray_address):
+    flags = _setup(tmp_path, ray_address)
     db = tmp_path / "capped.duckdb"
 
     # A token cap of about a third of the run (an attempt here is 55 tokens): stops partway, exit 3, capped.

@@ -198,7 +198,8 @@ class StrategyContext:
                     cached_prompt_tokens=result.cached_prompt_tokens // max(1, len(result.completions)),
                     extracted=answer,
                     mean_logprob=(sum(c.token_logprobs) / len(c.token_logprobs)) if c.token_logprobs else None,
-                    meta=dict(meta or {}),
+                    # a server's separate reasoning text is kept beside the answer; graders only see `text`
+                    meta={**(meta or {}), **({"reasoning": c.reasoning_text} if c.reasoning_text else {})},
                 ))
                 if c.token_logprobs:
                     self.sample_logprobs[self.samples[-1].index] = list(c.token_logprobs)
