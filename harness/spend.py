@@ -21,6 +21,8 @@ def model_lines(store: Store, run_id: str) -> list[str]:
 
 def cascade_lines(store: Store, run_id: str) -> list[str]:
     """For a cascade run: the escalation rate and each answering stage's accuracy and mean dollars per problem."""
+    if "dollars" not in store.columns("attempts"):  # a store from before cascades (and dollars): none to show
+        return []
     rows = [r for r in store.query(queries.RUN_CASCADE_OUTCOMES, [run_id]) if r[0] is not None]
     if not rows:
         return []
