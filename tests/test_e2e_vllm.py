@@ -16,6 +16,8 @@ import time
 import duckdb
 import httpx
 import pytest
+import ray
+from ray.cluster_utils import Cluster
 
 from harness.engines.base import Prompt, SamplingParams
 from harness.engines.openai_engine import OpenAIEngine
@@ -152,6 +154,16 @@ ReasoningParserManager.register_module("think_tags", module=ThinkTags)
 
 
 @pytest.fixture(scope="module")
+def ray_address():
+    """One local Ray cluster for the runs against the server: each `thinkbench run` joins it (no Ray start each)."""
+    if ray.is_initialized():
+        ray.shutdown()
+    c = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1"})
+    yield c.address
+    c.shutdown()
+
+
+@pytest.fixture(scope="module")
 def vllm_server(tmp_path_factory):
     """The embedded model on vLLM's OpenAI server under its own name and as `cheap` and `expensive` (cascade tiers),
     with the think-tags reasoning parser."""
@@ -189,10 +201,11 @@ def vllm_server(tmp_path_factory):
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def test_openai_engine_against_real_vllm_server(tmp_path, vllm_server):
+def test_openai_engine_against_real_vllm_server(tmp_path, vllm_server, ray_address):
     base, name = vllm_server
     db = tmp_path / "o.duckdb"
-    proc = run_cli("run", "--suite", SUITE, "--engine", "openai", "--base-url", base, "--strategy",
+    proc = run_cli("run", "--ray-address", ray_address, "--suite", SUITE, "--engine", "openai", "--base-url", base,
+                   "--strategy",
                    "self_consistency", "--n", "4", "--max-tokens", "24", "--limit", "6", "--db", str(db), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "not comparable" in proc.stderr
@@ -212,11 +225,12 @@ def test_openai_engine_against_real_vllm_server(tmp_path, vllm_server):
     assert bad.returncode == 2 and "does not serve 'nope'" in bad.stderr
 
 
-def test_llm_judge_served_by_a_real_vllm_server(tmp_path, vllm_server):
+def test_llm_judge_served_by_a_real_vllm_server(tmp_path, vllm_server, ray_address):
     """The judge on its own OpenAI-compatible server (`base_url`): P("Yes") read from the server's real logprobs."""
     base, name = vllm_server
     db = tmp_path / "judge.duckdb"
-    proc = run_cli("run", "--suite", SUITE, "--engine", "scripted", "--strategy", "best_of_n", "--n", "3",
+    proc = run_cli("run", "--ray-address", ray_address, "--suite", SUITE, "--engine", "scripted", "--strategy",
+                   "best_of_n", "--n", "3",
                    "--verifier", "llm_judge", "--verifier-model", name, "--verifier-option", f"base_url={base}",
                    "--limit", "4", "--db", str(db), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -273,7 +287,7 @@ CASCADE_PRICES = """models:
 """
 
 
-def test_cascade_of_two_served_tiers_prices_reprices_and_caps(tmp_path, vllm_server):
+def test_cascade_of_two_served_tiers_prices_reprices_and_caps(tmp_path, vllm_server, ray_address):
     """The embedded model served as `cheap` and `expensive`, two prices: a cascade escalates the problems whose cheap
     votes disagree, every call is stored under its tier with streamed timings, dollars follow each tier's price,
     reprice changes them without regenerating, and a dollars cap stops a run partway (exit 3)."""
@@ -291,8 +305,8 @@ def test_cascade_of_two_served_tiers_prices_reprices_and_caps(tmp_path, vllm_ser
     escalate: {{agreement_below: 0.9}}
 """)
     db = tmp_path / "c.duckdb"
-    common = ["--suite", SUITE, "--engine", "openai", "--base-url", base, "--model", "cheap", "--config", str(cfg),
-              "--db", str(db)]
+    common = ["--ray-address", ray_address, "--suite", SUITE, "--engine", "openai", "--base-url", base,
+              "--model", "cheap", "--config", str(cfg), "--db", str(db)]
     proc = run_cli("run", *common, "--prices", str(prices), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     con = duckdb.connect(str(db), read_only=True)
