@@ -18,6 +18,20 @@ DATA = REPO.parent / "shared" / "datasets"
 THINKBENCH = str(Path(sys.executable).parent / "thinkbench")
 
 
+@pytest.fixture(scope="module")
+def ray_address():
+    """One local Ray cluster for a module's runs: each `thinkbench run --ray-address` joins it instead of starting
+    Ray itself (several seconds a run)."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    if ray.is_initialized():
+        ray.shutdown()
+    c = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1"})
+    yield c.address
+    c.shutdown()
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     assert DATA.is_dir(), f"dataset mirror missing at {DATA}"

@@ -11,9 +11,6 @@ import json
 import re
 
 import duckdb
-import pytest
-import ray
-from ray.cluster_utils import Cluster
 
 from harness.dispatch import Budget
 from tests.conftest import run_cli
@@ -22,16 +19,6 @@ N_PROBLEMS, N_SAMPLES, IN_FLIGHT = 30, 4, 4
 ARGS = ["run", "--suite", f"arith:n={N_PROBLEMS},seed=5", "--strategy", "self_consistency", "--n", str(N_SAMPLES)]
 CAP_LINE = re.compile(r"^thinkbench: run (\w+) stopped at its cap: (\S+) of (\S+) (?:tokens )?spent, (\d+)/(\d+) "
                       r"problems; rerun with a higher cap to resume$")
-
-
-@pytest.fixture(scope="module")
-def ray_address():
-    """One local Ray cluster for the module's runs: each `thinkbench run` joins it instead of starting its own."""
-    if ray.is_initialized():
-        ray.shutdown()
-    c = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1"})
-    yield c.address
-    c.shutdown()
 
 
 def _setup(tmp_path, address: str):

@@ -16,8 +16,6 @@ import time
 import duckdb
 import httpx
 import pytest
-import ray
-from ray.cluster_utils import Cluster
 
 from harness.engines.base import Prompt, SamplingParams
 from harness.engines.openai_engine import OpenAIEngine
@@ -151,16 +149,6 @@ class ThinkTags(Olmo3ReasoningParser):
 
 ReasoningParserManager.register_module("think_tags", module=ThinkTags)
 '''
-
-
-@pytest.fixture(scope="module")
-def ray_address():
-    """One local Ray cluster for the runs against the server: each `thinkbench run` joins it (no Ray start each)."""
-    if ray.is_initialized():
-        ray.shutdown()
-    c = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1"})
-    yield c.address
-    c.shutdown()
 
 
 @pytest.fixture(scope="module")
