@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="one run: config, manifest, accuracy by difficulty")
     show.add_argument("run")
     show.add_argument("--db")
+    show.add_argument("--json", action="store_true", help="print the run's record (config, manifest, ...) as one JSON "
+                                                          "document instead of aligned fields")
 
     rep = sub.add_parser("report", help="compute-matched table and plot over the runs of a suite")
     rep.add_argument("suite", nargs="?", help="suite name as stored (default: the most recent run's)")
@@ -103,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     COMMANDS.update(leaderboard_commands.register(sub))  # leaderboard, export, compare
     COMMANDS.update(_register_grading(sub))  # regrade, grader-disagreements
     COMMANDS.update(_register_pricing(sub))  # reprice
+    COMMANDS.update(_register_stores(sub))  # merge, dump
     return p
 
 
@@ -167,6 +170,18 @@ def _register_pricing(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     rp.add_argument("--db")
     rp.add_argument("--force", action="store_true", help="reprice even if the run is marked running")
     return {"reprice": cmd_reprice}
+
+
+def _register_stores(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """`merge` and `dump`: moving runs between stores and machines (logic in harness/merge.py)."""
+    mg = sub.add_parser("merge", help="copy runs (with all their rows) from other stores into one; refuses a run id "
+                                      "whose content differs, copying nothing")
+    mg.add_argument("sources", nargs="+", metavar="SRC", help=".duckdb store or `thinkbench dump` Parquet folder")
+    mg.add_argument("--into", required=True, metavar="DST", help="destination store (created if missing)")
+    dp = sub.add_parser("dump", help="write every table of a store as Parquet files (a merge source)")
+    dp.add_argument("--out", required=True, help="folder for <table>.parquet")
+    dp.add_argument("--db")
+    return {"merge": cmd_merge, "dump": cmd_dump}
 
 
 def _overrides(a: argparse.Namespace) -> dict[str, Any]:
@@ -250,15 +265,24 @@ def cmd_ls(a: argparse.Namespace) -> int:
 
 
 def cmd_show(a: argparse.Namespace) -> int:
+    from harness.fields import aligned  # noqa: PLC0415 - deferred like the store
     from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     store = Store(a.db, read_only=True)
     rid = store.resolve_run(a.run)
     rec = store.run_record(rid)
+    provenance = store.query(queries.RUN_PROVENANCE, [rid]) if "run_provenance" in store.tables() else []
+    if a.json:  # the raw record for scripts: one JSON document
+        print(json.dumps({**rec, "provenance": [dict(zip(("source", "host", "merged_at", "source_schema"), p))
+                                                for p in provenance]}, sort_keys=True, default=str))
+        return 0
     print(f"run {rid}  status {rec['status']}  suite {rec['suite']}  model {rec['model']}  engine {rec['engine']}")
     print(f"created {rec['created_at']}  finished {rec['finished_at']}")
-    print("config:   " + json.dumps(rec["config"], sort_keys=True))
-    print("manifest: " + json.dumps({k: v for k, v in rec["manifest"].items() if k != "workers"}, sort_keys=True))
+    for source, host, at, schema in provenance:
+        print(f"merged from {source} on {host} at {at} (schema {schema})")
+    print("\n".join(aligned("config", rec["config"])))
+    print("\n".join(aligned("manifest", {k: v for k, v in rec["manifest"].items()
+                                         if k not in ("workers", "worker_stats")})))
     rows = store.query(queries.RUN_BY_DIFFICULTY, [rid])
     print(f"\n{'difficulty':>10}{'problems':>10}{'accuracy':>10}{'tok/prob':>10}{'grader errors':>15}")
     for d, n, acc, tok, errs in rows:
@@ -324,6 +348,22 @@ def cmd_reprice(a: argparse.Namespace) -> int:
     from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     print(reprice(Store(a.db), a.run, a.prices, a.force).line())
+    return 0
+
+
+def cmd_merge(a: argparse.Namespace) -> int:
+    """Copy runs between stores; one line per source and a total, or one error line and nothing copied."""
+    from harness.merge import merge  # noqa: PLC0415 - deferred: DuckDB loads only for commands that touch a store
+
+    print("\n".join(merge(a.sources, a.into).lines()))
+    return 0
+
+
+def cmd_dump(a: argparse.Namespace) -> int:
+    from harness.merge import dump  # noqa: PLC0415 - deferred: DuckDB loads only for commands that touch a store
+
+    for p in dump(a.db, a.out):
+        print(p)
     return 0
 
 

@@ -202,3 +202,31 @@ RUN_CASCADE_OUTCOMES = ("SELECT TRY_CAST(json_extract_string(meta, '$.stage') AS
                         "WHERE run_id=? AND json_extract_string(meta, '$.escalated') IS NOT NULL "
                         "GROUP BY stage ORDER BY stage")
 """Per cascade stage that answered: problems, accuracy, mean dollars (show)."""
+
+# -- merging stores (harness/merge.py; sources are attached catalogs, names checked by `Merger`) ---------
+CATALOG_COLUMNS = ("SELECT table_name, column_name FROM information_schema.columns WHERE table_catalog=? "
+                   "AND table_schema='main' ORDER BY table_name, ordinal_position")
+"""(table, column) of every table or view of one attached catalog, columns in their order."""
+
+RUN_PROVENANCE = ("SELECT source, host, merged_at, source_schema FROM run_provenance WHERE run_id=? "
+                  "ORDER BY merged_at, source")
+"""Where a run came from: one (source file, host that merged it, when, source schema) per merge that copied it."""
+
+
+def ident(name: str) -> str:
+    """A catalog name as a quoted SQL identifier (a destination file's stem may be a keyword, e.g. all.duckdb)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def catalog_schema_version(catalog: str) -> str:
+    """(schema_version,) of an attached catalog's thinkbench_meta."""
+    return f"SELECT value FROM {ident(catalog)}.main.thinkbench_meta WHERE key='schema_version'"
+
+
+def run_digests(catalog: str, table: str, cols: list[str], have: set[str], only: bool) -> str:
+    """(run_id, rows, order-free hash of the rows) per run of one table of `catalog`: each row hashed over `cols` as
+    text (a column the table lacks counts as NULL, as it reads after migration); `only`: the runs in parameter 1."""
+    parts = ", ".join(f"{c}::VARCHAR" if c in have else "NULL::VARCHAR" for c in cols)
+    where = " WHERE run_id IN (SELECT unnest(?::VARCHAR[]))" if only else ""
+    return (f"SELECT run_id, count(*), sum(hash({parts}))::VARCHAR FROM {ident(catalog)}.main.{table}{where} "
+            "GROUP BY run_id")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-SCHEMA_VERSION = 2  # 2: the calls table, attempts.dollars and attempts.critical_path_seconds
+SCHEMA_VERSION = 3  # 2: the calls table, attempts.dollars and attempts.critical_path_seconds; 3: run_provenance
 DEFAULT_DB = "thinkbench.duckdb"
 
 SCHEMA = """
@@ -74,6 +74,9 @@ CREATE TABLE IF NOT EXISTS calls (
     prompt_tokens BIGINT, cached_prompt_tokens BIGINT, generated_tokens BIGINT, reasoning_tokens BIGINT,
     n INTEGER, finish_reason VARCHAR, in_flight INTEGER, dollars DOUBLE,
     PRIMARY KEY (run_id, problem_id, call_idx)
+);
+CREATE TABLE IF NOT EXISTS run_provenance (
+    run_id VARCHAR, source VARCHAR, host VARCHAR, merged_at TIMESTAMP, source_schema INTEGER
 );
 ALTER TABLE attempts ADD COLUMN IF NOT EXISTS dollars DOUBLE;
 ALTER TABLE attempts ADD COLUMN IF NOT EXISTS critical_path_seconds DOUBLE;
@@ -423,6 +426,21 @@ class Store:
             return con.execute(sql, params or []).fetchall()
 
     @contextmanager
+    def merging(self) -> Iterator[Merger]:
+        """One connection on this store for `thinkbench merge`: sources attach to it, the copy is one transaction."""
+        with self.connect() as con:
+            yield Merger(con)
+
+    def dump(self, out: Path) -> list[Path]:
+        """Every table as out/<table>.parquet (rows sorted, so a store dumps to the same bytes); a merge source."""
+        with self.connect() as con:
+            names = sorted(r[0] for r in con.execute(queries.TABLES).fetchall())
+            for name in names:
+                con.execute(f"COPY (SELECT * FROM {name} ORDER BY ALL) TO '{_quoted(out / name)}.parquet' "
+                            "(FORMAT parquet)")
+        return [out / f"{n}.parquet" for n in names]
+
+    @contextmanager
     def reading(self) -> Iterator[Reader]:
         """Several reads on one brief connection, so a view sees one consistent state and frees the file fast."""
         with self.connect() as con:
@@ -462,6 +480,84 @@ class Reader:
         import pandas as pd  # noqa: PLC0415 - deferred: pandas loads only for readers that build frames
 
         return pd.DataFrame({c: [] for c in ("model", "seconds", "generated_tokens", "n", "first_token_seconds")})
+
+
+MERGE_SKIP_DIGEST = {"run_provenance"}
+"""Per-run tables copied with a run but not part of its content (where a copy came from differs per store)."""
+
+
+class Merger:
+    """The destination's connection with source stores attached read-only (harness/merge.py plans with it).
+
+    DuckDB's ATTACH lets one INSERT ... SELECT read a source and write the destination, so a merge is one
+    set-based statement per table and run list, all inside one transaction."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def attach(self, alias: str, source: Path) -> None:
+        """A .duckdb file read-only, or a dump folder (<table>.parquet) as views in an in-memory catalog."""
+        try:
+            if source.is_dir():
+                self._con.execute(f"ATTACH ':memory:' AS {alias}")
+                for f in sorted(source.glob("*.parquet")):
+                    if f.stem.isidentifier():
+                        self._con.execute(f"CREATE VIEW {alias}.main.{f.stem} AS "
+                                          f"SELECT * FROM read_parquet('{_quoted(f)}')")
+            else:
+                self._con.execute(f"ATTACH '{_quoted(source)}' AS {alias} (READ_ONLY)")
+        except duckdb.Error as e:
+            first = str(e).splitlines()[0][:160]
+            raise UserError(f"{source} cannot be read as a ThinkBench store ({first}); check the path") from None
+
+    def columns(self, catalog: str) -> dict[str, list[str]]:
+        """Table -> its columns in order, for one catalog (`memory`-style name of the destination included)."""
+        out: dict[str, list[str]] = {}
+        for table, col in self._con.execute(queries.CATALOG_COLUMNS, [catalog]).fetchall():
+            out.setdefault(table, []).append(col)
+        return out
+
+    def destination(self) -> str:
+        """The destination's catalog name (a file's stem), as `columns` and `digests` take it."""
+        row = self._con.execute("SELECT current_database()").fetchone()
+        return str(row[0]) if row else "main"
+
+    def schema_version(self, catalog: str) -> int:
+        """The catalog's stored schema version (0 where it records none)."""
+        row = self._con.execute(queries.catalog_schema_version(catalog)).fetchone()
+        return int(row[0]) if row else 0
+
+    def digests(self, catalog: str, table: str, cols: list[str], have: set[str],
+                only: list[str] | None = None) -> dict[str, tuple[int, str]]:
+        """run_id -> (rows, hash of its rows over `cols`) in one table (`only`: just these runs)."""
+        sql = queries.run_digests(catalog, table, cols, have, only is not None)
+        rows = self._con.execute(sql, [only] if only is not None else []).fetchall()
+        return {r: (int(n), str(h)) for r, n, h in rows}
+
+    def copy(self, batches: list[tuple[str, list[str], dict[str, set[str]]]], dst: dict[str, list[str]],
+             provenance: list[tuple[str, str, str, int]]) -> dict[str, int]:
+        """Copy each (catalog, run ids, its tables' columns) into the destination's per-run tables and record
+        provenance (run_id, source, host, source schema): one transaction, rows copied per table."""
+        counts = dict.fromkeys(sorted(dst), 0)
+        with _transaction(self._con):
+            for catalog, run_ids, have in batches:
+                for table, cols in sorted(dst.items()):
+                    if table not in have or not run_ids:
+                        continue
+                    picks = ",".join(c if c in have[table] else f"NULL AS {c}" for c in cols)
+                    n = self._con.execute(f"INSERT INTO main.{table} ({','.join(cols)}) SELECT {picks} "
+                                          f"FROM {queries.ident(catalog)}.main.{table} WHERE run_id IN "
+                                          "(SELECT unnest(?::VARCHAR[]))", [run_ids]).fetchone()
+                    counts[table] += int(n[0]) if n else 0
+            if provenance:
+                self._con.executemany("INSERT INTO run_provenance VALUES (?, ?, ?, now(), ?)",
+                                      [list(p) for p in provenance])
+        return counts
+
+
+def _quoted(path: Path) -> str:
+    """A path inside a single-quoted SQL literal (ATTACH and COPY take no parameters)."""
+    return str(path).replace("'", "''")
 
 
 @contextmanager
