@@ -58,6 +58,10 @@ FAILED_PROBLEMS = "SELECT problem_id FROM attempts WHERE run_id=? AND error IS N
 COUNT_FAILED = "SELECT count(*) FROM attempts WHERE run_id=? AND error IS NOT NULL"
 """(count,) of a run's failed attempts."""
 
+FAILURE_CAUSES = ("SELECT split_part(error, chr(10), 1) AS cause, count(*) FROM attempts WHERE run_id=? AND error IS "
+                  "NOT NULL GROUP BY cause ORDER BY count(*) DESC, cause LIMIT 3")
+"""(first line of the error, attempts) of a run's three commonest failure causes (`thinkbench run`'s last lines)."""
+
 ATTEMPT_TOTALS = ("SELECT count(*), coalesce(sum(CASE WHEN correct THEN 1 ELSE 0 END),0), "
                   "coalesce(sum(generated_tokens),0) FROM attempts WHERE run_id=?")
 """(attempts, correct, generated tokens) of a run: the run summary's numbers."""
@@ -230,3 +234,21 @@ def run_digests(catalog: str, table: str, cols: list[str], have: set[str], only:
     where = " WHERE run_id IN (SELECT unnest(?::VARCHAR[]))" if only else ""
     return (f"SELECT run_id, count(*), sum(hash({parts}))::VARCHAR FROM {ident(catalog)}.main.{table}{where} "
             "GROUP BY run_id")
+
+
+def run_ledgers(n_runs: int, have: set[str]) -> str:
+    """Per run (of n_runs given): finished problems and, for each ledger column, its sum over them and how many
+    attempts record it (`<col>_known`; 0: the store recorded none, e.g. dollars before schema 2)."""
+    items = ("prompt_tokens", "cached_prompt_tokens", "generated_tokens", "reasoning_tokens", "verifier_tokens",
+             "engine_calls", "verifier_calls", "wall_seconds", "critical_path_seconds", "flops", "dollars")
+    sums = ", ".join(f"sum({c}) AS {c}, count({c}) AS {c}_known" if c in have else
+                     f"NULL AS {c}, 0 AS {c}_known" for c in items)
+    return (f"SELECT run_id, count(*) AS problems, {sums} FROM attempts WHERE error IS NULL "
+            f"AND run_id IN ({_marks(n_runs)}) GROUP BY run_id ORDER BY run_id")
+
+
+def run_browser_samples(n_runs: int) -> str:
+    """Every sample of n_runs runs with its text, extracted answer and grade, by run, problem and sample (the
+    static site's sample browser)."""
+    return ("SELECT run_id, problem_id, sample_idx, text, extracted, correct, grade_status, score, generated_tokens, "
+            f"finish_reason FROM samples WHERE run_id IN ({_marks(n_runs)}) ORDER BY run_id, problem_id, sample_idx")

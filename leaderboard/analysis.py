@@ -147,3 +147,27 @@ def lift(c: Config, problems: np.ndarray | None = None, alpha: float = 0.05, n_b
     boot = ranking.bootstrap_weights(len(d), n_boot, seed) @ d
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
     return Lift(c.label, c.method, int(c.ks[-1]), float(d.mean()), float(lo), float(hi))
+
+
+def run_breakdown(configs: list[Config], by: str) -> pd.DataFrame:
+    """One run's accuracy per difficulty bin or subject at each configuration's largest k (as run for one-point
+    runs), with 95% bootstrap intervals over the group's problems: `ranking.breakdown` at an unlimited budget, so
+    a run page's table is the report's breakdown read at the run's own compute."""
+    return ranking.breakdown([c for c in configs if not c.oracle], float("inf"), "generated", by=by)
+
+
+LEDGER_ITEMS = ("prompt_tokens", "cached_prompt_tokens", "generated_tokens", "reasoning_tokens", "verifier_tokens",
+                "engine_calls", "verifier_calls", "wall_seconds", "critical_path_seconds", "flops", "dollars")
+"""A run's compute ledger, in the order a run page lists it (`queries.RUN_LEDGERS` sums each per run)."""
+
+
+def ledger(row: dict) -> list[tuple[str, float | None, float | None]]:
+    """(item, run total, mean per finished problem) from one `queries.RUN_LEDGERS` row; None where the store
+    recorded nothing for the item (an older store, an unpriced model)."""
+    done = row.get("problems") or 0
+    out = []
+    for item in LEDGER_ITEMS:
+        total, known = row.get(item), row.get(f"{item}_known") or 0
+        value = float(total) if total is not None and known else None
+        out.append((item, value, value / done if value is not None and done else None))
+    return out

@@ -1,8 +1,10 @@
-"""`thinkbench export --out site/`: a static, self-contained leaderboard for any static host.
+"""`thinkbench export --out site/`: a static, self-contained leaderboard site for any static host.
 
-Writes index.html (tables and interactive SVG charts drawn by inline JavaScript from inline JSON; no
-server, no network), results.parquet (every curve point with its interval and its compute on every
-axis) and ranking.parquet (the ranked tables at each precomputed budget). Rankings need the
+Writes index.html (every suite's leaderboard: tables and interactive SVG charts drawn by inline JavaScript from
+inline JSON, and its runs), runs/<id>/index.html per run and runs/<id>/samples.html with its sample shards
+(leaderboard/site_pages.py), results.parquet (every curve point with its interval and its compute on every
+axis) and ranking.parquet (the ranked tables at each precomputed budget). Nothing loads from the network, and
+the same store gives byte-identical files (no timestamps; every iteration sorted). Rankings need the
 per-problem bootstrap, so they are computed here for a ladder of budgets per axis and the page
 switches between them.
 """
@@ -11,7 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
-from leaderboard import analysis, curves, ranking, snapshot
+from leaderboard import analysis, curves, ranking, site_pages, snapshot
 from leaderboard.site_template import render
 
 N_BUDGETS = 8
@@ -91,24 +94,53 @@ def suite_payload(configs: list[curves.Config]) -> tuple[dict, list[dict], list[
 
 
 def export(db: str | None, out: Path, suites: list[str] | None = None, methods: list[str] | None = None) -> list[Path]:
+    """Write the site into `out`: built in a temporary folder beside it and moved in whole, so a failed export
+    leaves the previous site as it was. Returns the top-level files (index and Parquet)."""
     snap = snapshot.load(db, suites=suites)
     snapshot.require_runs(snap)
     configs = analysis.select(snap, curves.build(snap), methods)
     if not configs:
         raise UserError(f"no finished problems in {snap.path} to export; let a run commit first")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; pass a folder for the site")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_index(snap, configs, tmp)
+        site_pages.write_runs(snap, configs, tmp / "runs")
+        _move_into(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [out / "index.html", out / "results.parquet", out / "ranking.parquet"]
+
+
+def _write_index(snap: snapshot.Snapshot, configs: list[curves.Config], out: Path) -> None:
+    """index.html (every suite's leaderboard and its runs) and the two Parquet tables."""
     data: dict[str, Any] = {"suites": {}, "axes": curves.AXES, "methods": curves.METHODS}
     rows: list[dict] = []
     rank_rows: list[dict] = []
-    for suite in pd.unique(np.array([c.suite for c in configs], dtype=object)):
+    for suite in sorted(set(c.suite for c in configs)):
         payload, r, rr = suite_payload([c for c in configs if c.suite == suite])
+        payload["runs"] = site_pages.run_list(snap, suite, configs)
         data["suites"][suite] = payload
         rows += r
         rank_rows += [{**x, "suite": suite} for x in rr]
-    data["generated_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     data["store"] = snap.path.name
-    out.mkdir(parents=True, exist_ok=True)
-    results, ranks, index = out / "results.parquet", out / "ranking.parquet", out / "index.html"
-    pd.DataFrame(rows).to_parquet(results, index=False)
-    pd.DataFrame(rank_rows).to_parquet(ranks, index=False)
-    index.write_text(render(data), encoding="utf-8")
-    return [index, results, ranks]
+    pd.DataFrame(rows).to_parquet(out / "results.parquet", index=False)
+    pd.DataFrame(rank_rows).to_parquet(out / "ranking.parquet", index=False)
+    (out / "index.html").write_text(render(data), encoding="utf-8")
+
+
+def _move_into(tmp: Path, out: Path) -> None:
+    """Replace each top-level entry of `out` with the freshly built one (other files in `out` stay)."""
+    out.mkdir(exist_ok=True)
+    for entry in sorted(tmp.iterdir()):
+        target = out / entry.name
+        if target.is_dir():
+            old = out / f".{entry.name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            entry.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            entry.replace(target)

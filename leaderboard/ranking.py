@@ -201,7 +201,7 @@ def breakdown(configs: list[Config], budget: float, axis: str = "generated", by:
         if j is None:
             continue
         groups = {"suite": np.full(len(c.problems), c.suite, dtype=object),
-                  "subject": np.array([s if s else "-" for s in c.subject], dtype=object),
+                  "subject": np.array([s if isinstance(s, str) and s else "-" for s in c.subject], dtype=object),
                   "difficulty": difficulty_bins(c.difficulty)}[by]
         for g in pd.unique(groups):
             vals = c.acc[groups == g, j]

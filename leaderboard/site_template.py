@@ -26,7 +26,7 @@ svg text{font-size:11px;fill:#5b6575} .note{font-size:.85rem;color:#5b6575}
 </style></head><body>
 <h1>ThinkBench leaderboard</h1>
 <p class="sub">Accuracy at equal inference compute, with 95% paired-bootstrap intervals.
-Generated __GENERATED__ from <code>__STORE__</code>. <a href="results.parquet" download>results.parquet</a> ·
+From <code>__STORE__</code>. <a href="results.parquet" download>results.parquet</a> ·
 <a href="ranking.parquet" download>ranking.parquet</a></p>
 <div class="controls">
 <label>Suite <select id="suite"></select></label>
@@ -45,6 +45,11 @@ ranked.</p>
 <p class="note">Bands: 95% bootstrap intervals over problems. Black line: the Pareto frontier across configurations.</p>
 <h2 style="font-size:1.1rem">Area under accuracy vs log-compute</h2>
 <table id="auc"></table>
+<h2 style="font-size:1.1rem">Runs of this suite</h2>
+<table id="runs"></table>
+<p class="note">Each run's page has its configuration, manifest, how to reproduce it, accuracy by difficulty and
+subject and its compute ledger; its sample browser shows every problem's responses, extracted answers and grades.
+Accuracy here: the run's first ranked method at its largest k.</p>
 <script id="data" type="application/json">__DATA__</script>
 <script>
 const D = JSON.parse(document.getElementById('data').textContent);
@@ -57,7 +62,8 @@ function opt(sel, items, labels){ sel.innerHTML='';
     o.textContent=labels?labels[i]:v;sel.appendChild(o);}); }
 function fmt(x){ if(x===null||x===undefined) return '–'; const a=Math.abs(x);
   return a>=1e6? x.toExponential(2) : a>=100? x.toFixed(0) : x.toPrecision(3); }
-function esc(s){ return String(s).replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c])); }
+function esc(s){ return String(s).replace(/[&<>"']/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',
+  "'":'&#39;'}[c])); }
 function suiteData(){ return D.suites[$('suite').value]; }
 function fillAxes(){ const s=suiteData(); const axes=Object.keys(s.rankings);
   opt($('axis'), axes, axes.map(a=>D.axes[a])); fillBudgets(); }
@@ -66,7 +72,17 @@ function fillBudgets(){ const r=suiteData().rankings[$('axis').value];
   opt($('budget'), r.tables.map((t,i)=>i), r.tables.map(t=>fmt(t.budget)));
   const d=r.tables.findIndex(t=>t.default);
   $('budget').value=String(d>=0?d:r.tables.length-1); render(); }
-function render(){ table(); chart(); auc(); }
+function render(){ table(); chart(); auc(); runs(); }
+function runs(){ const rs=suiteData().runs||[];
+  let h='<tr><th class="l">run</th><th class="l">configuration</th><th class="l">status</th><th>problems</th>'+
+    '<th>k</th><th>accuracy [95% CI]</th><th class="l">samples</th></tr>';
+  rs.forEach(r=>{ const id=encodeURIComponent(r.run_id);
+    h+=`<tr><td class="l"><a href="runs/${id}/index.html"><code>${esc(r.run_id)}</code></a></td>`+
+       `<td class="l">${esc(r.label)}</td><td class="l">${esc(r.status)}</td><td>${r.done}/${r.n_problems}</td>`+
+       `<td>${r.k===null?'-':r.k}</td><td>${r.accuracy===null?'-':r.accuracy.toFixed(3)+
+         ` [${r.lo.toFixed(3)}, ${r.hi.toFixed(3)}]`}</td>`+
+       `<td class="l"><a href="runs/${id}/samples.html">browse</a></td></tr>`; });
+  $('runs').innerHTML=h; }
 function table(){
   const s=suiteData(), r=s.rankings[$('axis').value]; const t=r? r.tables[+$('budget').value] : null;
   if(!t){ $('table').innerHTML='<tr><td class="l">No configuration records this axis.</td></tr>';
@@ -158,5 +174,5 @@ def _clean(x: Any) -> Any:
 
 def render(data: dict) -> str:
     blob = json.dumps(_clean(data), separators=(",", ":"), allow_nan=False, default=str).replace("<", "\\u003c")
-    return (PAGE.replace("__GENERATED__", html.escape(str(data.get("generated_at", ""))))
+    return (PAGE
             .replace("__STORE__", html.escape(str(data.get("store", "")))).replace("__DATA__", blob))
