@@ -10,7 +10,7 @@ import atexit
 import json
 import os
 import random
-import shutil
+import select
 import socket
 import subprocess
 import sys
@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from evaluators.code import wire
+from evaluators.code.cleanup import remove_tree
 from evaluators.code.codec import CodecError
 from evaluators.code.jobs import Job, Outcome
 
@@ -43,6 +44,7 @@ class Sandbox:
         self._ctl: socket.socket | None = None
         self._fallback_dir: str | None = None
         self._owner = 0
+        self._retired: list[tuple[subprocess.Popen[bytes], str | None]] = []  # zygotes finishing their jobs
         self.layers: tuple[str, ...] = ()
 
     def _start(self) -> None:
@@ -78,10 +80,42 @@ class Sandbox:
         with self._lock:
             if self._ctl is None or self._owner != os.getpid() or self._proc is None or self._proc.poll() is not None:
                 if self._owner == os.getpid():
-                    self._shutdown()
+                    self._retire(self._ctl)
+                else:
+                    self._proc, self._ctl, self._fallback_dir, self._retired = None, None, None, []
                 self._start()
+            self._collect_retired()
             assert self._ctl is not None
             return self._ctl
+
+    def _retire(self, ctl: socket.socket | None) -> None:
+        """Stop using the zygote behind `ctl` (if it is still the current one) without stopping it: a
+        zygote that refused a job (its control socket closed: it found itself damaged) still
+        finishes the jobs it has in flight, and their graders are waiting for those verdicts.
+        Call with the lock held."""
+        if ctl is not self._ctl or self._proc is None:
+            return
+        if self._ctl is not None:
+            self._ctl.close()
+            self._ctl = None
+        self._retired.append((self._proc, self._fallback_dir))
+        self._proc, self._fallback_dir = None, None
+
+    def _collect_retired(self, wait: bool = False) -> None:
+        """Reap retired zygotes that have exited (all of them, with `wait`) and remove their directories."""
+        keep = []
+        for proc, workdir in self._retired:
+            if wait:
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if proc.poll() is None:
+                keep.append((proc, workdir))
+            elif workdir:
+                remove_tree(workdir)
+        self._retired = keep
 
     def run(self, job: Job) -> Outcome:
         """Grade one job; sandbox failures come back as an `error` outcome, never as an exception.
@@ -98,19 +132,27 @@ class Sandbox:
 
     def _run_once(self, job: Job) -> Outcome:
         t0 = time.monotonic()
-        for _ in range(2):  # a dead control socket is restarted once
+        for attempt in range(2):  # a dead (or retiring) zygote is replaced once
             ours, theirs = socket.socketpair()
             try:
+                ctl = self._control()
                 try:
-                    socket.send_fds(self._control(), [b"spawn"], [theirs.fileno()])
+                    socket.send_fds(ctl, [b"spawn"], [theirs.fileno()])
                 except OSError:
                     with self._lock:
-                        self._shutdown()
+                        self._retire(ctl)
                     continue
                 finally:
                     theirs.close()
-                wire.send(ours, job.to_dict())
-                reply = wire.recv(ours, time.monotonic() + job.limits.backstop_s + 30)
+                try:
+                    wire.send(ours, job.to_dict())
+                    reply = wire.recv(ours, time.monotonic() + job.limits.backstop_s + 30)
+                except wire.ChannelClosed:
+                    if attempt == 0 and _hung_up(ctl):  # it retired before it started this job: not the job's doing
+                        with self._lock:
+                            self._retire(ctl)
+                        continue
+                    raise
                 return Outcome.from_dict(reply)
             except (wire.ChannelClosed, wire.DeadlineExceeded, CodecError, KeyError, TypeError, ValueError) as e:
                 return Outcome("error", (False,) * len(job.tests), f"sandbox supervisor failed: {e}",
@@ -120,24 +162,23 @@ class Sandbox:
         return Outcome("error", (False,) * len(job.tests), "sandbox could not be reached", wall_s=time.monotonic() - t0)
 
     def _shutdown(self) -> None:
-        if self._ctl is not None:
-            self._ctl.close()
-            self._ctl = None
-        if self._proc is not None:
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
-        if self._fallback_dir:
-            shutil.rmtree(self._fallback_dir, ignore_errors=True)
-            self._fallback_dir = None
+        self._retire(self._ctl)
+        self._collect_retired(wait=True)
 
     def close(self) -> None:
         with self._lock:
             if self._owner == os.getpid():
                 self._shutdown()
+
+
+def _hung_up(ctl: socket.socket) -> bool:
+    """Whether the zygote closed its end of the control socket (it never writes after its hello),
+    or another thread already retired it."""
+    if ctl.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(ctl, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 _default: Sandbox | None = None
