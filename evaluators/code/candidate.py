@@ -70,8 +70,8 @@ def lock_down(plan: LockdownPlan, keep_fd: int) -> list[str]:
         namespaces.drop_capabilities()
         layers.append("nocaps")
     namespaces.set_pdeathsig(signal.SIGKILL)  # after the uid change, which clears it
-    limit_kill = None if plan.in_pid_namespace else os.getpid()
-    if seccomp.install(limit_kill_to=limit_kill):
+    limit_kill = not plan.in_pid_namespace
+    if seccomp.install(os.getpid(), limit_kill):  # pid 1 in a PID namespace (the zygote built that one)
         layers.append("seccomp" + ("+kill" if limit_kill else ""))
     os.environ.clear()
     os.environ.update({"PATH": "/usr/bin:/bin", "HOME": plan.workdir, "TMPDIR": plan.workdir, "LANG": "C.UTF-8",
