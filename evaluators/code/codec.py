@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 MAX_DEPTH = 200
 MAX_BYTES = 32 * 1024 * 1024
+MAX_CONTAINERS = 1_000_000  # lists and objects in one message: each costs ~60 bytes once parsed
+MAX_SAME_HASH = 32  # distinct keys of one set or dict that may share a hash
 _SMALL_INT = 1 << 62
 
 
@@ -110,9 +112,13 @@ def dumps(tree: Any) -> bytes:
 
 
 def loads(data: bytes) -> Any:
-    """Bytes from the other side to a JSON tree; json builds only dict/list/str/int/float/bool/None."""
+    """Bytes from the other side to a JSON tree; json builds only dict/list/str/int/float/bool/None.
+    The count of containers is bounded before parsing (memory: 32 MB of `[]` would be 10 million
+    lists); brackets inside strings count too, which only makes the bound stricter."""
     if len(data) > MAX_BYTES:
         raise CodecError("message too large")
+    if len(data) > MAX_CONTAINERS and data.count(b"[") + data.count(b"{") > MAX_CONTAINERS:
+        raise CodecError(f"more than {MAX_CONTAINERS} containers in one message")
     try:
         return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, RecursionError) as e:
@@ -138,10 +144,13 @@ def _dec(x: Any, depth: int, from_ref: Callable[[int], Any]) -> Any:
         return tuple(_dec(v, depth + 1, from_ref) for v in _list(body))
     if tag in _DICT_TAGS:
         out = _DICT_TAGS[tag]()
-        for pair in _list(body):
+        pairs = _list(body)
+        for pair in pairs:
             if type(pair) is not list or len(pair) != 2:
                 raise CodecError("malformed dict item")
-            out[_hashable(_dec(pair[0], depth + 1, from_ref))] = _dec(pair[1], depth + 1, from_ref)
+        keys = _keys([_dec(pair[0], depth + 1, from_ref) for pair in pairs])
+        for k, pair in zip(keys, pairs):
+            out[k] = _dec(pair[1], depth + 1, from_ref)
         return out
     if tag == "q":
         return collections.deque(_dec(v, depth + 1, from_ref) for v in _list(body))
@@ -151,7 +160,7 @@ def _dec(x: Any, depth: int, from_ref: Callable[[int], Any]) -> Any:
             return value
         raise CodecError(f"unknown builtin {body!r}")
     if tag in ("s", "z"):
-        items = [_hashable(_dec(v, depth + 1, from_ref)) for v in _list(body)]
+        items = _keys([_dec(v, depth + 1, from_ref) for v in _list(body)])
         return set(items) if tag == "s" else frozenset(items)
     if tag == "I" and type(body) is str:
         try:
@@ -184,9 +193,19 @@ def _list(body: Any) -> list[Any]:
     return body
 
 
-def _hashable(key: Any) -> Any:
+def _keys(keys: list[Any]) -> list[Any]:
+    """Keys for a set or dict, refused when many distinct ones share a hash. Python's int, float
+    (and so tuple and frozenset) hashes are not randomised: n integers that differ by multiples of
+    2**61 - 1 collide, and inserting them costs n**2 / 2 comparisons, minutes for a large message.
+    Counting hashes first is linear; honest data has all but a handful distinct."""
     try:
-        hash(key)
+        hashes = [hash(k) for k in keys]
     except TypeError:
         raise CodecError("unhashable key") from None
-    return key
+    if len(keys) > MAX_SAME_HASH:
+        counts: dict[int, int] = {}
+        for h in hashes:  # hash(h) == h for these ints, all distinct keys here: no collisions
+            counts[h] = counts.get(h, 0) + 1
+        if len(keys) - len(counts) > MAX_SAME_HASH:
+            raise CodecError("keys crafted to collide in a hash table")
+    return keys

@@ -28,10 +28,17 @@ class Limits:
     file_size_mb: int = 16  # largest single file it may write
     backstop_factor: float = 4.0
     load_retries: int = 2
+    supervisor_memory_mb: int = 1024  # address space of the trusted supervisor (decoding the replies)
 
     @property
     def cpu_seconds(self) -> int:
         return max(1, math.ceil(self.cpu_s if self.cpu_s is not None else self.timeout_s))
+
+    @property
+    def supervisor_cpu_seconds(self) -> int:
+        """CPU the supervisor may spend on one job (tests and decoding replies; normally a fraction
+        of a second): twice the program's CPU limit, plus a margin."""
+        return 2 * self.cpu_seconds + 5
 
     @property
     def backstop_s(self) -> float:

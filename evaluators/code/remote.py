@@ -17,6 +17,8 @@ from typing import Any
 from evaluators.code import wire
 from evaluators.code.codec import CodecError, Ref, pack, unpack
 
+MAX_REFS = 100_000  # distinct candidate objects one job may hold handles to
+
 
 class CandidateLost(BaseException):
     """The candidate died, closed its channel or sent a malformed reply."""
@@ -43,6 +45,8 @@ class Rpc:
 
     def _remote(self, index: int) -> "Remote":
         if index not in self._refs:
+            if len(self._refs) >= MAX_REFS:  # each is a few hundred bytes here: bound them per job
+                raise CodecError(f"more than {MAX_REFS} handles to candidate objects")
             self._refs[index] = Remote(self, {"ref": index})
         return self._refs[index]
 
@@ -68,6 +72,9 @@ class Rpc:
         except (wire.ChannelClosed, CodecError) as e:
             self.lost = f"candidate process gone ({e})"
             raise CandidateLost(self.lost) from None
+        except MemoryError:
+            self.lost = "candidate's reply exceeds the supervisor's memory limit"
+            raise CandidateLost(self.lost) from None
         return self.interpret(reply)
 
     def interpret(self, reply: Any) -> Any:
@@ -76,6 +83,9 @@ class Rpc:
                 return unpack(reply["value"], self._remote)
             except CodecError as e:
                 self.lost = f"malformed value from candidate ({e})"
+                raise CandidateLost(self.lost) from None
+            except MemoryError:
+                self.lost = "candidate's reply exceeds the supervisor's memory limit"
                 raise CandidateLost(self.lost) from None
         if type(reply) is dict and set(reply) == {"raise", "msg"} and type(reply["raise"]) is str:
             name, msg = reply["raise"], str(reply["msg"])

@@ -14,7 +14,7 @@ import builtins
 import dis
 import importlib
 import os
-import shutil
+import resource
 import signal
 import socket
 import sys
@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 from evaluators.code import candidate, namespaces, wire
 from evaluators.code.budget import Budget, sched_probe
+from evaluators.code.cleanup import remove_tree
 from evaluators.code.jobs import Job, Outcome, Status, TimeoutKind
 from evaluators.code.remote import CandidateLost, CandidateTimeout, Rpc
 
@@ -55,7 +56,7 @@ def supervise(job_sock: socket.socket, host: Host) -> NoReturn:
     workdir = Path(host.workroot) / f"sb-{os.getpid()}"
     layers = list(host.layers)
     try:
-        shutil.rmtree(workdir, ignore_errors=True)  # left by an earlier supervisor with our (reused) pid
+        remove_tree(workdir)  # left by an earlier supervisor with our (reused) pid
         workdir.mkdir(mode=0o700)
         if uid is not None:
             os.chown(workdir, uid, uid)
@@ -73,16 +74,39 @@ def supervise(job_sock: socket.socket, host: Host) -> NoReturn:
         # Only now does the job exist in this process: the candidate's image never held it.
         job = Job.from_dict(wire.recv(job_sock, time.monotonic() + 60))
         signal.setitimer(signal.ITIMER_REAL, job.limits.backstop_s + 5.0)  # last resort: SIGALRM ends us
+        _limit_self(job)
         outcome = _run(job, ours, pid, workdir, uid, in_pidns, host, layers, t0)
     except BaseException as e:  # noqa: BLE001 - whatever failed (even SystemExit), the grader still gets an outcome
         outcome = Outcome("error", (), f"sandbox failure: {type(e).__name__}: {e}"[:300], tuple(layers))
         reap_all()
         _drain(job_sock)
-    shutil.rmtree(workdir, ignore_errors=True)
     try:
+        remove_tree(workdir)  # never raises, however deep the tree the program left
         wire.send(job_sock, outcome.to_dict())
     finally:
         os._exit(0)
+
+
+class SupervisorOverrun(BaseException):
+    """This supervisor used its own CPU limit (the candidate's replies made it work that hard)."""
+
+
+def _limit_self(job: Job) -> None:
+    """Bound what the candidate's replies can make this process spend: memory (a `MemoryError`
+    while decoding counts as a lost candidate) and CPU (soft limit: `SupervisorOverrun` latches a
+    timeout; hard limit two seconds later, should that land inside one long C call: killed, and
+    the zygote cleans up). Set after the fork, so the candidate's own limits are not capped by them."""
+    mem = job.limits.supervisor_memory_mb * 1024 * 1024
+    cpu = job.limits.supervisor_cpu_seconds
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    cpu += int(used.ru_utime + used.ru_stime) + 1
+
+    def overrun(_signum: int, _frame: object) -> None:
+        raise SupervisorOverrun("the supervisor's own CPU limit")
+
+    signal.signal(signal.SIGXCPU, overrun)
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))
 
 
 def _drain(sock: socket.socket) -> None:
@@ -96,7 +120,12 @@ def _drain(sock: socket.socket) -> None:
 
 
 def _new_namespaces(layers: list[str]) -> bool:
-    """New PID and network namespaces for the candidate-to-be (both only apply to children)."""
+    """New PID and network namespaces for the candidate-to-be (both only apply to children), and an
+    IPC namespace (this process moves into it too: it uses none) so that System V IPC objects and
+    POSIX message queues are private to this program and die with it, even where seccomp is absent."""
+    if namespaces.unshare(namespaces.CLONE_NEWPID | namespaces.CLONE_NEWNET | namespaces.CLONE_NEWIPC):
+        layers += ["pidns", "netns", "ipcns"]
+        return True
     if namespaces.unshare(namespaces.CLONE_NEWPID | namespaces.CLONE_NEWNET):
         layers += ["pidns", "netns"]
         return True
@@ -123,6 +152,8 @@ def _run(job: Job, sock: socket.socket, pid: int, workdir: Path, uid: int | None
         passed, reason = _run_tests(job, rpc)
     except CandidateTimeout:
         reason = "deadline passed"
+    except SupervisorOverrun as e:
+        reason = f"supervisor stopped: the candidate's replies used up {e}"
     except (wire.DeadlineExceeded, TimeoutError):
         rpc.timed_out = True
         reason = "deadline passed while loading the program"
@@ -197,6 +228,8 @@ def _run_tests(job: Job, rpc: Rpc) -> tuple[list[bool], str]:
             exec(code, g)
         except (CandidateTimeout, CandidateLost):
             ok = False
+        except SupervisorOverrun:
+            raise
         except BaseException as e:  # noqa: BLE001 - any other failure (even SystemExit) fails this test only
             ok, why = False, f"test {i} failed: {type(e).__name__}: {e}"
         if rpc.timed_out:
