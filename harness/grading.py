@@ -34,8 +34,13 @@ class Grader:
 
     def judge(self, run_id: str, problem: Problem, idx: int, text: str,
               disagreements: list[dict[str, Any]]) -> Grade:
-        """Grade one response; when a second grader disagrees, keep both verdicts for review."""
-        g = self.grade(text, problem)
+        """Grade one response; when a second grader disagrees, keep both verdicts for review. A
+        grader that raises (on hostile input) gives this response an `error` grade: one response
+        must not abort the run."""
+        try:
+            g = self.grade(text, problem)
+        except Exception as e:  # noqa: BLE001 - any grader bug or hostile response is this response's error only
+            return Grade.wrong(None, f"grader failed: {type(e).__name__}: {e}"[:500], "-", "error")
         if self.second_opinion is not None and not g.grader_error:
             other = self.second_opinion(text, problem)
             if other is not None and other != g.correct:
@@ -64,7 +69,7 @@ def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, att
             "meta": json.dumps(s.meta) if s.meta else None,
         })
     if attempt.error is not None:
-        final = Grade.wrong(None, "strategy failed", "-", "error")
+        final = Grade.wrong(None, (attempt.error.strip().splitlines() or ["failed"])[0][:500], "-", "error")
     elif attempt.final_text is None:
         final = Grade.wrong(None, "no answer", "-", "invalid")
     else:

@@ -20,6 +20,7 @@ import duckdb
 
 from core.errors import UserError
 from core.grade import Grade
+from core.text import storable
 from harness import queries
 
 if TYPE_CHECKING:
@@ -104,10 +105,15 @@ SAMPLE_COLS = [
 
 
 def _arrow(cols: list[str], rows: list[dict[str, Any]]) -> pa.Table:
-    """Rows as one Arrow table, columns in the table's order (missing keys become NULL)."""
+    """Rows as one Arrow table, columns in the table's order (missing keys become NULL). A string
+    that is not valid UTF-8 (a lone surrogate from a program's exception message) is escaped
+    rather than failing the commit of the whole batch; the check runs only after Arrow refused."""
     import pyarrow as pa  # noqa: PLC0415 - deferred: only the writing driver needs pyarrow, not `thinkbench ls`
 
-    return pa.table({c: [r.get(c) for r in rows] for c in cols})
+    try:
+        return pa.table({c: [r.get(c) for r in rows] for c in cols})
+    except UnicodeEncodeError:
+        return pa.table({c: [storable(r.get(c)) for r in rows] for c in cols})
 
 
 def db_path(explicit: str | None = None) -> Path:
@@ -318,14 +324,14 @@ class Store:
             if final_grades:
                 con.executemany("UPDATE attempts SET correct=?, grade_status=?, grade_reason=?, grader_version=? "
                                 "WHERE run_id=? AND problem_id=?",
-                                [[g.correct, g.status, g.reason, g.grader_version, run_id, pid]
-                                 for pid, g in final_grades])
+                                storable([[g.correct, g.status, g.reason, g.grader_version, run_id, pid]
+                                          for pid, g in final_grades]))
             con.execute("DELETE FROM grader_disagreements WHERE run_id=? AND grader_version=?",
                         [run_id, grader_version])
             if disagreements:
                 con.executemany(f"INSERT INTO grader_disagreements ({','.join(DISAGREEMENT_COLS)}) VALUES "
                                 f"({','.join('?' * len(DISAGREEMENT_COLS))}) ON CONFLICT DO NOTHING",
-                                [[d.get(c) for c in DISAGREEMENT_COLS] for d in disagreements])
+                                storable([[d.get(c) for c in DISAGREEMENT_COLS] for d in disagreements]))
             _merge_manifest(con, run_id, {"grader_version": grader_version})
 
     def apply_reprice(self, run_id: str, calls: pa.Table, attempts: pa.Table, pricing: dict[str, Any]) -> None:

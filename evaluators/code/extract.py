@@ -13,7 +13,7 @@ _CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@
 def _parses(code: str) -> bool:
     try:
         ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # deep nesting: not a program we can use
         return False
     return True
 
@@ -43,5 +43,5 @@ def vote_key(code: str) -> str:
     """Programs that differ only in comments, blank lines or formatting vote together."""
     try:
         return ast.dump(ast.parse(code))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return code.strip()

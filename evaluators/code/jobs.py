@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from core.text import valid_utf8
 from evaluators.code.limits import Limits
 
 Status = Literal["correct", "wrong", "timeout", "error"]
@@ -70,6 +71,7 @@ class Outcome:
         kind = d.get("timeout_kind", "")
         if kind not in ("", "cpu", "wall", "load"):
             raise ValueError(f"unknown timeout kind {kind!r}")
-        return cls(d["status"], tuple(bool(p) for p in d["passed"]), str(d["reason"]),
-                   tuple(str(x) for x in d.get("layers", ())), float(d.get("cpu_s", 0.0)),
+        # valid_utf8: a program's exception message may carry a lone surrogate through JSON
+        return cls(d["status"], tuple(bool(p) for p in d["passed"]), valid_utf8(str(d["reason"])),
+                   tuple(valid_utf8(str(x)) for x in d.get("layers", ())), float(d.get("cpu_s", 0.0)),
                    float(d.get("wall_s", 0.0)), kind, float(d.get("waited_s", 0.0)), int(d.get("attempts", 1)))
