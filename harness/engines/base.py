@@ -85,6 +85,39 @@ class GenerateResult:
         return sum(c.generated_tokens for c in self.completions)
 
 
+class EngineDead(RuntimeError):
+    """The engine can serve no more requests: its process died (out of memory, a crash, a kill) or its server
+    stopped answering. A fault of the worker, not of the problem: the worker restarts the engine and the
+    problems that were in flight are retried. The message names the cause."""
+
+
+class PromptTooLong(ValueError):
+    """A prompt longer than the engine's context: this problem's fault (the others run on), with the fix."""
+
+    def __init__(self, tokens: int, limit: int) -> None:
+        super().__init__(f"prompt of {tokens} tokens exceeds max_model_len {limit}: raise --max-model-len or "
+                         "shorten the template")
+        self.tokens, self.limit = tokens, limit
+
+
+def engine_dead(e: BaseException) -> EngineDead | None:
+    """The `EngineDead` an exception is or was raised from (strategies may wrap what an engine raised)."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, EngineDead):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def alive(engine: object) -> bool:
+    """Whether an engine can still serve requests (engines without an `alive()` are taken to be)."""
+    probe = getattr(engine, "alive", None)
+    return bool(probe()) if callable(probe) else True
+
+
 class Engine(Protocol):
     name: str
 

@@ -28,11 +28,13 @@ import httpx
 from pydantic import Field, model_validator
 
 from core.errors import UserError
-from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
+from harness.engines.base import Completion, EngineDead, GenerateResult, Prompt, SamplingParams, ended_turn
 from harness.engines.spec import ENGINES, EngineSettings, EngineSpec
 from harness.models import ModelRef
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+SERVER_DOWN = {500, 502, 503, 504}  # after every retry, and the server not answering a health check: it is down
+CONTEXT_HINT = "maximum context length"  # vLLM's (and OpenAI's) 400 for a prompt the served model cannot take
 # Answers to a streaming request that may mean "not with streaming" (or not with `stream_options`): asked again
 # without streaming; if that succeeds, this engine stops streaming.
 REFUSED_STREAM = {400, 415, 422, 501}
@@ -133,7 +135,7 @@ class OpenAIEngine:
     def __init__(self, base_url: str, model: str, api_key: str | None = None, max_concurrency: int = 64,
                  max_retries: int = 5, timeout_s: float = 600.0, per_request_seed: bool = True,
                  reasoning_effort: str | None = None, max_completion_tokens: int | None = None,
-                 stream: bool = True) -> None:
+                 stream: bool = True, server_wait_s: float = 300.0) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise UserError(f"--base-url {base_url!r} must start with http:// or https://")
         self.base_url = base_url.rstrip("/")
@@ -148,6 +150,8 @@ class OpenAIEngine:
         self.reasoning_effort = reasoning_effort
         self.max_completion_tokens = max_completion_tokens
         self.stream = stream  # turned off for good when the server refuses streaming or usage in streams
+        self.server_wait_s = server_wait_s  # how long a restart waits for a server that went down to answer again
+        self.dead: str | None = None  # why the server is taken to be down (EngineDead raised), once it is
 
     def _body(self, prompt: Prompt, params: SamplingParams) -> dict[str, Any]:
         messages = prompt.as_messages()
@@ -206,24 +210,53 @@ class OpenAIEngine:
         return _Reply(200, assembler.response(), assembler.first_token, streamed_usage=assembler.usage is not None)
 
     async def _send(self, body: dict[str, Any], stream: bool) -> _Reply:
-        """One request with retries and backoff; a streaming request's refusal comes back for the caller."""
-        delay = 1.0
+        """One request with retries and backoff; a streaming request's refusal comes back for the caller.
+        A server that stays unreachable, or answers 5xx to every retry and then fails a health check too, is down
+        (`EngineDead`: the worker restarts the engine and retries the problem); other failures are this request's."""
+        if self.dead is not None:
+            raise EngineDead(self.dead)
+        delay, started = 1.0, time.perf_counter()
         for attempt in range(self.max_retries + 1):
             try:
                 reply = await (self._stream_once(body) if stream else self._post_once(body))
             except (httpx.TransportError, httpx.TimeoutException) as e:
                 if attempt == self.max_retries:
-                    raise RuntimeError(f"server {self.base_url} unreachable after {attempt + 1} tries: {e}") from e
+                    raise self._down(f"server {self.base_url} unreachable after {attempt + 1} tries over "
+                                     f"{time.perf_counter() - started:.0f} s ({type(e).__name__}: {e})") from e
             else:
                 if reply.status == 200 or (stream and reply.status in REFUSED_STREAM):
                     return reply
                 if reply.status not in RETRY_STATUS or attempt == self.max_retries:
-                    raise RuntimeError(f"server answered {reply.status}: {reply.text}")
+                    raise await self._failure(reply, attempt)
                 if reply.retry_after and reply.retry_after.replace(".", "", 1).isdigit():
                     delay = max(delay, float(reply.retry_after))
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 60.0)
         raise AssertionError("unreachable")
+
+    def _down(self, why: str) -> EngineDead:
+        self.dead = why
+        return EngineDead(why)
+
+    async def _failure(self, reply: _Reply, retries: int) -> Exception:
+        """The error a failed request raises, naming the status, the retries and what to do about it."""
+        status, text = reply.status, reply.text.strip()
+        after = f" after {retries} retries" if retries else ""
+        if status in SERVER_DOWN and retries and not await self._answers():
+            return self._down(f"server answered {status}{after} and fails its health check too ({self.base_url}): "
+                              f"{text}")
+        hint = {429: "; the server's rate limit: lower max_concurrency or raise the limit"}.get(status, "")
+        if status == 400 and CONTEXT_HINT in text:
+            hint = "; the prompt does not fit the served model's context: raise the server's --max-model-len or " \
+                   "shorten the template"
+        return RuntimeError(f"server answered {status}{after}: {text}{hint}")
+
+    async def _answers(self) -> bool:
+        """Whether the server answers its model list (a health check every OpenAI-compatible server has)."""
+        try:
+            return (await self._client.get(f"{self.base_url}/models", timeout=10)).status_code == 200
+        except (httpx.HTTPError, ValueError):  # ValueError: a body that is not the JSON asked for
+            return False
 
     async def _complete(self, body: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
         """The response and the time of its first token (streaming only)."""
@@ -253,13 +286,25 @@ class OpenAIEngine:
             first_token_seconds=None if first is None else first - start,
         )
 
-    async def check(self) -> None:
-        """Fail fast with a one-line error when the server is down or does not serve the model."""
-        try:
-            resp = await self._client.get(f"{self.base_url}/models", timeout=10)
-        except httpx.HTTPError as e:
-            raise UserError(f"cannot reach {self.base_url} ({type(e).__name__}); "
-                            "start the server or fix --base-url") from None
+    def alive(self) -> bool:
+        """False once requests found the server down (`EngineDead`); a new engine checks it again."""
+        return self.dead is None
+
+    async def check(self, wait: bool = False) -> None:
+        """Fail fast with a one-line error when the server is down or does not serve the model; with `wait` (a
+        restart after the server went down), first wait up to `server_wait_s` for it to answer again."""
+        deadline = time.perf_counter() + (self.server_wait_s if wait else 0.0)
+        while True:
+            try:
+                resp = await self._client.get(f"{self.base_url}/models", timeout=10)
+                if resp.status_code < 500 or time.perf_counter() >= deadline:
+                    break
+            except httpx.HTTPError as e:
+                if time.perf_counter() >= deadline:
+                    waited = f" for {self.server_wait_s:.0f} s" if wait else ""
+                    raise UserError(f"cannot reach {self.base_url}{waited} ({type(e).__name__}); "
+                                    "start the server or fix --base-url") from None
+            await asyncio.sleep(2.0)
         if resp.status_code == 200:
             served = [m.get("id") for m in resp.json().get("data", [])]
             if served and self.model not in served:
@@ -292,6 +337,10 @@ class OpenAIEngineSettings(EngineSettings):
     # place of `max_tokens`, capped by each call's own limit).
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     max_completion_tokens: int | None = Field(None, ge=1)
+    # Retries of a request (back-off 1, 2, 4, ... s) before the server counts as down, and how long a restarted
+    # engine then waits for it to answer again; neither changes outputs, so neither is in the identity.
+    max_retries: int = Field(5, ge=0)
+    server_wait_s: float = Field(300.0, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> "OpenAIEngineSettings":
@@ -302,6 +351,9 @@ class OpenAIEngineSettings(EngineSettings):
         if self.max_concurrency < 1:
             raise ValueError("max_concurrency >= 1 is required")
         return self
+
+    def shrunk(self) -> "OpenAIEngineSettings":
+        return self.model_copy(update={"max_concurrency": max(1, self.max_concurrency // 2)})
 
     def identity(self) -> dict[str, Any]:
         # Budgets join the identity only when set, so the ids of runs made before they existed do not change.
@@ -316,7 +368,8 @@ class OpenAIEngineSettings(EngineSettings):
 def build(cfg: OpenAIEngineSettings, model: ModelRef, seed: int) -> OpenAIEngine:
     return OpenAIEngine(cfg.base_url or "", cfg.served_model or model.name, max_concurrency=cfg.max_concurrency,
                         per_request_seed=cfg.per_request_seed, reasoning_effort=cfg.reasoning_effort,
-                        max_completion_tokens=cfg.max_completion_tokens)
+                        max_completion_tokens=cfg.max_completion_tokens, max_retries=cfg.max_retries,
+                        server_wait_s=cfg.server_wait_s)
 
 
 ENGINES.register(EngineSpec("openai", OpenAIEngineSettings, build, "an OpenAI-compatible server (chat completions)",

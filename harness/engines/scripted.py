@@ -4,6 +4,10 @@ Simulated latency: `first_token_seconds` before the first token, then `seconds_p
 longest completion; the first-token time it reports is exactly `first_token_seconds`, so a latency fit
 (call seconds = a + b x tokens) can be checked against known a and b.
 
+Fault injection (for tests of recovery): `die_at_call: N` makes the engine die (`EngineDead`) at its N-th call,
+`deaths` times per process in all (a restarted engine in the same actor counts on); `die_on: TEXT` makes it die on
+every prompt containing TEXT.
+
 For unit tests of logic and for Ray scaling/failure tests. Each completion depends only on
 (prompt, sample index, seed), never on batching or timing, so interrupted and uninterrupted
 runs must store identical results. Never a substitute for the real-engine end-to-end tests.
@@ -20,12 +24,13 @@ from typing import Any, Callable
 from pydantic import Field
 
 from core.errors import UserError
-from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams
+from harness.engines.base import Completion, EngineDead, GenerateResult, Prompt, SamplingParams
 from harness.engines.spec import ENGINES, EngineSettings, EngineSpec
 from harness.models import ModelRef
 from suites.generated.arith import evaluate
 
 Responder = Callable[[Prompt, int, SamplingParams, int], str]
+_DEATHS = [0]  # simulated engine deaths in this process so far (they outlive the engine a worker restarts)
 
 
 def _unit(*key: object) -> float:
@@ -58,19 +63,33 @@ class ScriptedEngine:
 
     def __init__(self, responder: Responder | str = noisy_arith, seed: int = 0,
                  seconds_per_token: float = 0.0, prompt_tokens_per_char: float = 0.25,
-                 first_token_seconds: float = 0.0) -> None:
+                 first_token_seconds: float = 0.0, die_at_call: int | None = None, deaths: int = 1,
+                 die_on: str | None = None) -> None:
         self.responder = _load(responder) if isinstance(responder, str) else responder
         self.seed = seed
         self.seconds_per_token = seconds_per_token
         self.first_token_seconds = first_token_seconds
         self.prompt_tokens_per_char = prompt_tokens_per_char
         self.calls = 0
+        self.dead = False  # a responder raised EngineDead: this engine serves nothing more (a worker restarts it)
+        self.die_at_call, self.deaths, self.die_on = die_at_call, deaths, die_on
 
     async def generate(self, prompt: Prompt, params: SamplingParams) -> GenerateResult:
         self.calls += 1
+        if self.dead:
+            raise EngineDead("scripted engine died earlier")
+        if (self.calls == self.die_at_call and _DEATHS[0] < self.deaths) or \
+                (self.die_on and self.die_on in prompt.messages[-1][1]):
+            _DEATHS[0] += 1
+            self.dead = True
+            raise EngineDead(f"scripted engine died (simulated death {_DEATHS[0]} in this process)")
         completions = []
         for i in range(params.n):
-            text = self.responder(prompt, i, params, self.seed)
+            try:
+                text = self.responder(prompt, i, params, self.seed)
+            except EngineDead:
+                self.dead = True
+                raise
             words = text.split(" ")
             finish, ended = "stop", True
             if len(words) > params.max_tokens:
@@ -95,6 +114,9 @@ class ScriptedEngine:
                               first_token_seconds=self.first_token_seconds if simulated else None,
                               meta={"generated": gen})
 
+    def alive(self) -> bool:
+        return not self.dead
+
     def info(self) -> dict[str, Any]:
         return {"engine": "scripted", "engine_version": "1", "seconds_per_token": self.seconds_per_token,
                 "first_token_seconds": self.first_token_seconds}
@@ -112,6 +134,10 @@ class ScriptedEngineSettings(EngineSettings):
     first_token_seconds: float = Field(0.0, ge=0)  # simulated time to the first token, reported as such
     # With `gpus_per_worker`, rehearses the placement of a tensor-parallel group on a cluster that only declares GPUs.
     tensor_parallel_size: int = Field(1, ge=1)
+    # Fault injection (not part of the identity: a faulty run and a clean one are the same run).
+    die_at_call: int | None = Field(None, ge=1)
+    deaths: int = Field(1, ge=0)
+    die_on: str | None = None
 
     def identity(self) -> dict[str, Any]:
         return {"kind": "scripted", "responder": self.responder}
@@ -122,7 +148,8 @@ class ScriptedEngineSettings(EngineSettings):
 
 def build(cfg: ScriptedEngineSettings, model: ModelRef, seed: int) -> ScriptedEngine:
     return ScriptedEngine(cfg.responder, seed=seed, seconds_per_token=cfg.seconds_per_token,
-                          first_token_seconds=cfg.first_token_seconds)
+                          first_token_seconds=cfg.first_token_seconds, die_at_call=cfg.die_at_call, deaths=cfg.deaths,
+                          die_on=cfg.die_on)
 
 
 # Resolves the model's weights like vLLM would, so rehearsals count the same parameters (FLOPs).

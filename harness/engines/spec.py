@@ -50,6 +50,11 @@ class EngineSettings(BaseModel):
         """These settings with another GPU memory share (a judge model beside the policy takes some)."""
         return self
 
+    def shrunk(self) -> "EngineSettings":
+        """These settings with less in flight at once, for a restart after the engine died more than once
+        (most often out of memory); unchanged where the engine has no such setting."""
+        return self
+
 
 @dataclass(frozen=True)
 class EngineSpec:

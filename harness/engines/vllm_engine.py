@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,15 @@ from typing import Any
 from pydantic import Field
 
 from core.errors import UserError
-from harness.engines.base import Completion, GenerateResult, Prompt, SamplingParams, ended_turn
+from harness.engines.base import (
+    Completion,
+    EngineDead,
+    GenerateResult,
+    Prompt,
+    PromptTooLong,
+    SamplingParams,
+    ended_turn,
+)
 from harness.engines.spec import ENGINES, EngineSettings, EngineSpec
 from harness.models import ModelRef
 
@@ -58,6 +67,7 @@ def _on_cpu() -> bool:
         return True
 
 
+DEFAULT_MAX_NUM_SEQS = 128  # vLLM's under AsyncLLM
 SMALL_CPU = 4  # at most this many CPUs: the model's threads take them all
 
 
@@ -172,8 +182,9 @@ class VLLMEngine:
         token_ids = self.render(prompt)
         budget = self.settings.max_model_len - len(token_ids)
         if budget <= 0:
-            raise ValueError(f"prompt of {len(token_ids)} tokens does not fit "
-                             f"max_model_len {self.settings.max_model_len}")
+            raise PromptTooLong(len(token_ids), self.settings.max_model_len)
+        if not self.alive():
+            raise EngineDead(self.death_cause())
         vsp = VSP(
             n=params.n,
             temperature=params.temperature,
@@ -186,8 +197,14 @@ class VLLMEngine:
         )
         start, start_unix = time.perf_counter(), time.time()
         final = None
-        async for out in self._llm.generate({"prompt_token_ids": token_ids}, vsp, request_id=f"tb-{next(self._ids)}"):
-            final = out
+        try:
+            async for out in self._llm.generate({"prompt_token_ids": token_ids}, vsp,
+                                                request_id=f"tb-{next(self._ids)}"):
+                final = out
+        except Exception as e:
+            if self.alive() and type(e).__name__ != "EngineDeadError":
+                raise
+            raise EngineDead(self.death_cause()) from e
         assert final is not None
         wall = time.perf_counter() - start
         first_token, meta = request_timings(final.metrics, start_unix, wall)
@@ -234,8 +251,38 @@ class VLLMEngine:
             "request_metrics": self.settings.request_metrics,
         }
 
+    def alive(self) -> bool:
+        """False once vLLM's engine core has died (vLLM's `errored`: its process exited or its loop failed)."""
+        return not self._llm.errored
+
+    def death_cause(self) -> str:
+        """What vLLM knows of its engine core's death: the process and how it ended, where it can say."""
+        manager = getattr(getattr(self._llm.engine_core, "resources", None), "engine_manager", None)
+        try:
+            ended = dict(manager.finished_procs()) if manager is not None else {}
+        except Exception:  # noqa: BLE001 - a best-effort description; the death itself is what matters
+            ended = {}
+        how = "; ".join(f"{name} {_exit(code)}" for name, code in ended.items())
+        return f"vLLM's engine core died ({how or 'its output loop failed'}); see the worker's log for its error"
+
     async def close(self) -> None:
-        self._llm.shutdown()
+        try:
+            self._llm.shutdown()
+        except Exception:  # noqa: BLE001 - shutting down a dead engine may fail; nothing is left to free
+            if self.alive():
+                raise
+
+
+def _exit(code: int | None) -> str:
+    """`exited with status 1`, `killed by SIGKILL` (a negative exit code is the signal that ended it)."""
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
 
 
 class VLLMEngineSettings(EngineSettings):
@@ -268,6 +315,11 @@ class VLLMEngineSettings(EngineSettings):
 
     def with_memory_share(self, share: float) -> "VLLMEngineSettings":
         return self.model_copy(update={"gpu_memory_utilization": share})
+
+    def shrunk(self) -> "VLLMEngineSettings":
+        """Half as many sequences decoded at once (vLLM queues the rest): what a restart after repeated deaths
+        uses, since vLLM does not tell its client why its engine core died (a GPU out of memory, most often)."""
+        return self.model_copy(update={"max_num_seqs": max(1, (self.max_num_seqs or DEFAULT_MAX_NUM_SEQS) // 2)})
 
 
 def build(cfg: VLLMEngineSettings, model: ModelRef, seed: int) -> VLLMEngine:
