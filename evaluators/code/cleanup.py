@@ -10,6 +10,7 @@ It runs only after every process of the program is dead, so nothing moves the tr
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -33,8 +34,10 @@ def _open_dir(name: str, dir_fd: int | None) -> int | None:
     except PermissionError:
         os.chmod(name, 0o700, dir_fd=dir_fd)  # ours (or we are root): readable again
         return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
-    except (NotADirectoryError, OSError) as e:
-        if isinstance(e, NotADirectoryError) or e.errno in (20, 40):  # ENOTDIR, ELOOP (a symlink)
+    except (NotADirectoryError, FileNotFoundError):
+        return None
+    except OSError as e:
+        if e.errno == errno.ELOOP:  # a symlink: removed as a file, never followed
             return None
         raise
 
@@ -53,8 +56,8 @@ def _remove(root: str) -> bool:
         if pending[-1]:
             child = pending[-1].pop()
             sub = _open_dir(child, fd)
-            if sub is None:  # not a directory after all
-                os.unlink(child, dir_fd=fd)
+            if sub is None:  # not a directory after all (or gone)
+                _unlink(child, fd)
                 continue
             os.close(fd)
             fd = sub
@@ -85,8 +88,12 @@ def _empty_files(fd: int) -> list[str]:
             if entry.is_dir(follow_symlinks=False):
                 subdirs.append(entry.name)
                 continue
-            try:
-                os.unlink(entry.name, dir_fd=fd)
-            except FileNotFoundError:
-                pass
+            _unlink(entry.name, fd)
     return subdirs
+
+
+def _unlink(name: str, dir_fd: int) -> None:
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        pass
