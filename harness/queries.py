@@ -24,10 +24,10 @@ RUN_IDS_LIKE = "SELECT run_id FROM runs WHERE run_id LIKE ?"
 
 RUN_LIST = """SELECT r.run_id, r.suite, r.model, r.strategy, r.status, r.n_problems,
                      count(a.problem_id), coalesce(sum(CASE WHEN a.correct THEN 1 ELSE 0 END), 0),
-                     coalesce(sum(a.generated_tokens), 0), r.created_at, r.limited
+                     coalesce(sum(a.generated_tokens), 0), r.created_at, r.limited, count(a.error)
               FROM runs r LEFT JOIN attempts a USING (run_id)
               GROUP BY ALL ORDER BY r.created_at"""
-"""One `RunRow` per run with its progress and headline accuracy, oldest first (`thinkbench ls`)."""
+"""One `RunRow` per run with its progress, headline accuracy and failed attempts, oldest first (`thinkbench ls`)."""
 
 LATEST_SUITE = "SELECT suite FROM runs ORDER BY created_at DESC LIMIT 1"
 """(suite,) of the most recent run: `thinkbench report`'s default."""
@@ -247,8 +247,10 @@ def run_ledgers(n_runs: int, have: set[str]) -> str:
             f"AND run_id IN ({_marks(n_runs)}) GROUP BY run_id ORDER BY run_id")
 
 
-def run_browser_samples(n_runs: int) -> str:
+def run_browser_samples(n_runs: int, first: bool = False) -> str:
     """Every sample of n_runs runs with its text, extracted answer and grade, by run, problem and sample (the
-    static site's sample browser)."""
+    static site's sample browser); `first`: only samples with index below the last parameter."""
+    below = " AND sample_idx < ?" if first else ""
     return ("SELECT run_id, problem_id, sample_idx, text, extracted, correct, grade_status, score, generated_tokens, "
-            f"finish_reason FROM samples WHERE run_id IN ({_marks(n_runs)}) ORDER BY run_id, problem_id, sample_idx")
+            f"finish_reason FROM samples WHERE run_id IN ({_marks(n_runs)}){below} "
+            "ORDER BY run_id, problem_id, sample_idx")

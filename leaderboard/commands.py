@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
     ex.add_argument("--suite", action="append", help="suite to include (repeatable; default: all)")
     ex.add_argument("--method", action="append", choices=["majority", "best_of_k", "pass", "as_run"],
                     help="selection method to include (repeatable; default: every one a run has)")
+    ex.add_argument("--browse-samples", type=int, metavar="N",
+                    help="keep only the first N samples of each problem in the sample browsers (a smaller site; "
+                         "every number still uses all samples)")
 
     cmp = sub.add_parser("compare", help="paired test of a candidate run against a base run; exit 1 if worse")
     cmp.add_argument("base", help="base run id (or unique prefix)")
@@ -72,7 +75,7 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
 def cmd_export(a: argparse.Namespace) -> int:
     from leaderboard.export import export  # noqa: PLC0415 - deferred: every `thinkbench` invocation imports this module
 
-    written = export(a.db, Path(a.out), a.suite, a.method)
+    written = export(a.db, Path(a.out), a.suite, a.method, a.browse_samples)
     for p in written:
         print(p)
     return 0

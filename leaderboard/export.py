@@ -50,8 +50,12 @@ def _finite(v: float) -> float | None:
     return None if v is None or not math.isfinite(v) else float(v)
 
 
-def suite_payload(configs: list[curves.Config]) -> tuple[dict, list[dict], list[dict]]:
+def suite_payload(configs: list[curves.Config], errs: dict[str, analysis.Errors] | None = None,
+                  ) -> tuple[dict, list[dict], list[dict]]:
+    """A suite's page data; `errs` (`analysis.errors`): runs' failed attempts, counted apart from wrong answers."""
+    errs = errs or {}
     problems = ranking.common_problems([c for c in configs if not c.oracle] or configs)
+    error_note = analysis.error_warning(errs, [c.run_id for c in configs])
     rows, rank_rows, payload_configs = [], [], []
     for c in configs:
         idx = c.rows(problems)
@@ -63,13 +67,15 @@ def suite_payload(configs: list[curves.Config]) -> tuple[dict, list[dict], list[
             "hi": pts.hi.round(5).tolist(), "cost": {ax: [_finite(x) for x in v] for ax, v in cost.items()},
             "truncated": _finite(c.truncation(idx)),
             "acc_excl": [_finite(round(x, 5)) for x in pts.accuracy_excl],
+            "errors": errs[c.run_id].as_dict() if c.run_id in errs else None,
         })
         for p in pts.itertuples():
             j = p.Index
             rows.append({"suite": c.suite, "key": c.key, "run_id": c.run_id, "label": c.label, "method": c.method,
                          "oracle": c.oracle, "k": int(p.k), "accuracy": float(p.accuracy), "lo": float(p.lo),
                          "hi": float(p.hi), "truncated": float(p.truncated), "accuracy_excl": float(p.accuracy_excl),
-                         "problems": len(idx), **{f"cost_{ax}": float(v[j]) for ax, v in cost.items()}})
+                         "problems": len(idx), **{f"cost_{ax}": float(v[j]) for ax, v in cost.items()},
+                         "failed_attempts": errs[c.run_id].failed if c.run_id in errs else 0})
     rankings: dict[str, dict[str, Any]] = {}
     for axis in curves.AXES:
         usable = [c for c in configs if np.isfinite(c.cost(axis, c.rows(problems))).all()]
@@ -84,7 +90,7 @@ def suite_payload(configs: list[curves.Config]) -> tuple[dict, list[dict], list[
             df.insert(0, "shown", ranking.rank_label(df))
             recs = json.loads(df.drop(columns=["problems"]).to_json(orient="records"))
             tables.append({"budget": b, "default": b == default, "rows": recs, "over": df.attrs.get("over_budget", []),
-                           "warning": analysis.tie_warning(df)})
+                           "warning": " ".join(w for w in (analysis.tie_warning(df), error_note) if w) or None})
             rank_rows += [{**r, "axis": axis, "budget": b} for r in recs]
         if tables:
             auc = ranking.summary(usable, axis, problems)
@@ -93,9 +99,13 @@ def suite_payload(configs: list[curves.Config]) -> tuple[dict, list[dict], list[
     return {"configs": payload_configs, "rankings": rankings, "problems": len(problems)}, rows, rank_rows
 
 
-def export(db: str | None, out: Path, suites: list[str] | None = None, methods: list[str] | None = None) -> list[Path]:
+def export(db: str | None, out: Path, suites: list[str] | None = None, methods: list[str] | None = None,
+           browse_samples: int | None = None) -> list[Path]:
     """Write the site into `out`: built in a temporary folder beside it and moved in whole, so a failed export
-    leaves the previous site as it was. Returns the top-level files (index and Parquet)."""
+    leaves the previous site as it was. Returns the top-level files (index and Parquet). `browse_samples`: keep
+    only the first that many samples per problem in the sample browsers (a smaller site)."""
+    if browse_samples is not None and browse_samples < 0:
+        raise UserError(f"--browse-samples {browse_samples} must be 0 or more")
     snap = snapshot.load(db, suites=suites)
     snapshot.require_runs(snap)
     configs = analysis.select(snap, curves.build(snap), methods)
@@ -107,7 +117,7 @@ def export(db: str | None, out: Path, suites: list[str] | None = None, methods: 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         _write_index(snap, configs, tmp)
-        site_pages.write_runs(snap, configs, tmp / "runs")
+        site_pages.write_runs(snap, configs, tmp / "runs", browse_samples)
         _move_into(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -120,7 +130,7 @@ def _write_index(snap: snapshot.Snapshot, configs: list[curves.Config], out: Pat
     rows: list[dict] = []
     rank_rows: list[dict] = []
     for suite in sorted(set(c.suite for c in configs)):
-        payload, r, rr = suite_payload([c for c in configs if c.suite == suite])
+        payload, r, rr = suite_payload([c for c in configs if c.suite == suite], analysis.errors(snap))
         payload["runs"] = site_pages.run_list(snap, suite, configs)
         data["suites"][suite] = payload
         rows += r

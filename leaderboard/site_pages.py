@@ -35,8 +35,10 @@ def _f(v: Any) -> float | None:
     return None if v is None or not math.isfinite(float(v)) else round(float(v), 5)
 
 
-def write_runs(snap: snapshot.Snapshot, configs: list[curves.Config], root: Path) -> None:
-    """Every run's folder under `root`, runs in id order."""
+def write_runs(snap: snapshot.Snapshot, configs: list[curves.Config], root: Path,
+               browse_samples: int | None = None) -> None:
+    """Every run's folder under `root`, runs in id order; `browse_samples`: the sample browser keeps only the first
+    that many samples of each problem (the site's size grows with them; the numbers always use every sample)."""
     ids = sorted(snap.runs.run_id)
     with Store(snap.path, read_only=True).reading() as r:
         ledgers = {row["run_id"]: row for row in _dicts(r, queries.run_ledgers(len(ids), r.columns("attempts")), ids)}
@@ -50,9 +52,11 @@ def write_runs(snap: snapshot.Snapshot, configs: list[curves.Config], root: Path
             page = _run_page(rec, mine, att, ledgers.get(rec.run_id, {}), prov)
             (folder / "index.html").write_text(site_run.render(page), encoding="utf-8")
             (folder / "run.yaml").write_text(site_run.reproduction(page.config), encoding="utf-8")
-            samples = site_samples.sample_rows(r.df(queries.run_browser_samples(1), [rec.run_id]))
+            first = browse_samples is not None
+            sql = queries.run_browser_samples(1, first)
+            samples = site_samples.sample_rows(r.df(sql, [rec.run_id, *([browse_samples] if first else [])]))
             label = curves.label_for(rec.model, rec.strategy, rec.identity, "as_run")
-            site_samples.write(folder, rec.run_id, label, site_samples.problem_rows(att), samples)
+            site_samples.write(folder, rec.run_id, label, site_samples.problem_rows(att), samples, browse_samples)
 
 
 def _dicts(r: Reader, sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -135,23 +135,27 @@ list(); if (location.hash) window.onhashchange(); else if (D.problems.length) sh
 """
 
 
-def render(run_id: str, label: str, problems: list[list[Any]]) -> str:
-    """The sample browser page of one run (its shards sit in shards/ beside it)."""
+def render(run_id: str, label: str, problems: list[list[Any]], first: int | None = None) -> str:
+    """The sample browser page of one run (its shards sit in shards/ beside it); `first`: the export kept only
+    the first that many samples of each problem."""
+    kept = "" if first is None else f"This site keeps the first {first} sample(s) of each problem; accuracy and " \
+                                    "every other number use all of them. "
     body = (f'<nav><a href="../../index.html">← leaderboard</a><a href="index.html">run page</a></nav>\n'
             f"<h1>Samples of run <code>{esc(run_id)}</code></h1><p class=\"sub\">{esc(label)}</p>\n"
             '<p><label>Problem id <input id="q"></label> <label>Final answer <select id="f"><option value="all">all'
             '</option><option value="right">correct</option><option value="wrong">wrong or ungraded</option>'
             '</select></label> <button id="prev">◀</button> <span id="pageinfo"></span> <button id="next">▶</button>'
             '</p>\n<table id="problems"></table>\n<div id="detail"></div>\n'
-            f'<p class="note">Responses over {MAX_TEXT} characters show their first {MAX_TEXT - TAIL} and last {TAIL}; '
-            "`thinkbench dump` and the store keep them whole.</p>")
+            f'<p class="note">{kept}Responses over {MAX_TEXT} characters show their first {MAX_TEXT - TAIL} and '
+            f"last {TAIL}; `thinkbench dump` and the store keep them whole.</p>")
     return page(f"ThinkBench samples {run_id}", body, SCRIPT, {"run": run_id, "problems": problems})
 
 
 def write(folder: Path, run_id: str, label: str, problems: list[list[Any]],
-          samples: dict[str, list[list[Any]]]) -> list[Path]:
+          samples: dict[str, list[list[Any]]], first: int | None = None) -> list[Path]:
     """samples.html and its shards under `folder` (the run's folder of the site)."""
-    files = {"samples.html": render(run_id, label, problems).encode("utf-8"), **shard_files(problems, samples)}
+    files = {"samples.html": render(run_id, label, problems, first).encode("utf-8"),
+             **shard_files(problems, samples)}
     (folder / "shards").mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (folder / name).write_bytes(data)

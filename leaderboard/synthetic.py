@@ -34,8 +34,11 @@ def run_id_for(suite: str, c: SynthConfig) -> str:
 
 
 def write(path: str | Path, suite: str, configs: list[SynthConfig], problems: int, seed: int = 0,
-          status: str = "complete", subjects: tuple[str, ...] = ("algebra", "geometry", "counting")) -> list[str]:
-    """Write runs, attempts and samples; returns the run ids."""
+          status: str = "complete", subjects: tuple[str, ...] = ("algebra", "geometry", "counting"),
+          chars_per_token: float = 0.0) -> list[str]:
+    """Write runs, attempts and samples; returns the run ids. chars_per_token > 0: each response is that many
+    characters of word salad per generated token before its answer line (bench/site_export.py sizes a site with
+    realistic text lengths; the default keeps a one-line response)."""
     store = Store(path)
     rng = np.random.default_rng(seed)
     difficulty = rng.integers(1, 6, size=problems).astype(float)
@@ -47,6 +50,8 @@ def write(path: str | Path, suite: str, configs: list[SynthConfig], problems: in
         rid = run_id_for(suite, c)
         ids.append(rid)
         att, samples = _frames(rid, c, np.random.default_rng([seed, ci, c.seed]), pid, gold, difficulty, subject)
+        if chars_per_token > 0:
+            samples["text"] = _long_texts(samples, chars_per_token, np.random.default_rng([seed, ci, c.seed, 1]))
         params = {"n": c.n, "temperature": c.temperature, "top_p": 1.0, "max_tokens": 1024, "stop": []}
         identity = {"suite": suite, "model": c.model, "strategy": c.strategy, "params": params, "seed": c.seed,
                     "template": "synthetic0000000", "engine": {"kind": "synthetic"}}
@@ -97,3 +102,18 @@ def _frames(rid: str, c: SynthConfig, r: np.random.Generator, pid: np.ndarray, g
         "dollars": (prompt * 0.15 + gen.sum(axis=1) * 0.60) / 1e6, "critical_path_seconds": gen.max(axis=1) / 50.0,
     })[ATTEMPT_COLS]
     return att, samples
+
+
+WORDS = ("so", "the", "we", "sum", "is", "then", "let", "x", "be", "and", "of", "therefore", "number", "each", "add",
+         "multiply", "step", "check", "value", "gives", "equation", "both", "sides", "divide", "by", "which", "means",
+         "first", "second", "term", "total", "remaining", "case", "count", "factor", "prime", "=", "+", "*", "(", ")")
+
+
+def _long_texts(samples: pd.DataFrame, chars_per_token: float, r: np.random.Generator) -> list[str]:
+    """Word salad (slices of one random corpus) of about chars_per_token x the sample's generated tokens, ending
+    with the sample's own answer line: text that compresses about as well as model reasoning."""
+    corpus = " ".join(r.choice(np.array(WORDS, dtype=object), size=400_000).tolist())
+    lengths = (samples["generated_tokens"].to_numpy() * chars_per_token).astype(np.int64)
+    starts = r.integers(0, max(1, len(corpus) - int(lengths.max()) - 1), size=len(lengths))
+    tails = samples["text"].tolist()
+    return [corpus[s:s + n] + "\n" + t for s, n, t in zip(starts.tolist(), lengths.tolist(), tails)]

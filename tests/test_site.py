@@ -116,3 +116,15 @@ def test_clip_keeps_head_and_tail():
     c = site_samples.clip(text)
     assert c.startswith("a" * 6000) and c.endswith("b" * site_samples.TAIL) and "4000 characters not shown" in c
     assert site_samples.clip("short") == "short" and site_samples.clip(None) is None
+
+
+def test_browse_samples_keeps_the_first_n_per_problem(site, tmp_path, capsys):
+    _, ids, db = site
+    out = tmp_path / "small"
+    assert main(["export", "--out", str(out), "--db", str(db), "--browse-samples", "2"]) == 0
+    shard = (out / "runs" / ids[0] / "shards" / "000.js").read_text()
+    rows = json.loads(gzip.decompress(base64.b64decode(re.search(r'"(.*)"', shard).group(1))))
+    assert {len(v) for v in rows.values()} == {2} and "first 2 sample(s)" in (out / "runs" / ids[0] /
+                                                                               "samples.html").read_text()
+    assert main(["export", "--out", str(out), "--db", str(db), "--browse-samples", "-1"]) == 2
+    assert "--browse-samples -1" in capsys.readouterr().err
