@@ -16,6 +16,8 @@ class Grade:
     reason: str
     grader_version: str
     status: GradeStatus = "wrong"
+    # A grader's raw partial credit in [0, 1] where it gives one (reasoning-gym); correct stays the verdict.
+    score: float | None = None
 
     @property
     def grader_error(self) -> bool:

@@ -36,8 +36,12 @@ class Suite:
 
 
 def parse_suite_name(spec: str) -> tuple[str, dict[str, str]]:
-    """`zebra:size=4x4,n=200` -> ("zebra", {"size": "4x4", "n": "200"})."""
+    """`zebra:size=4x4,n=200` -> ("zebra", {"size": "4x4", "n": "200"}); a family member keeps its name in the
+    base: `rg:knights_knaves:n_people=4` -> ("rg:knights_knaves", {"n_people": "4"})."""
     base, _, rest = spec.partition(":")
+    head, colon, tail = rest.partition(":")
+    if head.strip() and "=" not in head and "," not in head:  # `family:member[:key=value,...]`
+        base, rest = f"{base.strip()}:{head.strip()}", tail if colon else ""
     params: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = part.partition("=")

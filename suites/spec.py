@@ -38,6 +38,11 @@ class SuiteSpec(Generic[P]):
     def parse(self, raw: dict[str, str]) -> P:
         return self.params.from_spec(self.name, raw)
 
+    def member(self, name: str) -> SuiteSpec[Any]:
+        """The suite `family:name` of a family (`rg:basic_arithmetic`); a plain suite has no members."""
+        raise UserError(f"suite parameter {name!r} in {self.name}:{name} is not key=value; "
+                        f"write e.g. {self.name}:n=50,seed=1")
+
     def build(self, params: P, data_dir: Path | None) -> Suite:
         grader = GRADERS.get(self.grader)
         return Suite(
@@ -76,7 +81,8 @@ def suite_names() -> list[str]:
 def load_suite(spec: str, data_dir_arg: str | None = None, limit: int | None = None) -> Suite:
     """Load a suite by its command-line name; `limit` keeps the first problems (not comparable runs)."""
     base, raw = parse_suite_name(spec)
-    suite_spec = SUITES.get(base)
+    family, _, member = base.partition(":")
+    suite_spec = SUITES.get(family).member(member) if member else SUITES.get(family)
     directory = data_dir(data_dir_arg)  # a missing mirror is reported before parameter faults, as always
     suite = suite_spec.build(suite_spec.parse(raw), directory)
     if limit is not None:

@@ -15,8 +15,14 @@ PINNED_DRAWS = [3, 8, 7, 8, 2, 7, 5, 3, 1, 0, 7, 6]
 def test_suite_name_parsing():
     assert parse_suite_name("zebra:size=4x4,n=200,seed=7") == ("zebra", {"size": "4x4", "n": "200", "seed": "7"})
     assert parse_suite_name("math500") == ("math500", {})
+    # A family member (reasoning-gym's tasks) keeps its name in the base.
+    assert parse_suite_name("rg:knights_knaves:n_people=4,size=200") == ("rg:knights_knaves",
+                                                                        {"n_people": "4", "size": "200"})
+    assert parse_suite_name("rg:basic_arithmetic") == ("rg:basic_arithmetic", {})
     with pytest.raises(UserError, match="key=value"):
-        parse_suite_name("arith:digits")
+        load_suite("arith:digits")
+    with pytest.raises(UserError, match="key=value"):
+        parse_suite_name("arith:digits,n=5")
 
 
 def test_stable_rng_is_pinned():
@@ -120,6 +126,9 @@ def test_canonical_names_are_pinned(spec, name):
 def test_graders_are_registered_with_stored_versions():
     from evaluators.spec import GRADERS
 
-    versions = {g.name: g.version for g in GRADERS.specs()}
+    versions = {g.name: g.version for g in GRADERS.specs() if not g.name.startswith("rg")}
+    rg = {g.name: g.version for g in GRADERS.specs() if g.name.startswith("rg")}
+    assert set(rg) == {"rg", "rg_countdown", "rg_puzzle24", "rg_knights_knaves", "rg_game_of_life_halting"}
+    assert len(set(rg.values())) == 1 and next(iter(rg.values())).startswith("rg-1+")  # + reasoning-gym's release
     assert versions == {"bbh": "bbh-1", "code": "code-sandbox-2", "countdown": "countdown-1", "game24": "game24-1",
                         "knights_knaves": "kk-1", "math": "math-2.0", "zebra": "zebra-1"}
