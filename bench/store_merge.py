@@ -28,9 +28,10 @@ T = TypeVar("T")
 
 def timed(label: str, fn: Callable[[], T]) -> T:
     t = time.perf_counter()
-    out = fn()
-    print(f"{label:<62}{time.perf_counter() - t:8.1f} s")
-    return out
+    try:
+        return fn()
+    finally:  # a refused merge is timed too
+        print(f"{label:<62}{time.perf_counter() - t:8.1f} s")
 
 
 def main() -> None:
