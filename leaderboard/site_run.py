@@ -88,7 +88,7 @@ def render(p: RunPage) -> str:
                    [(LEDGER_NAMES.get(k, k), num(t), num(per)) for k, t, per in p.ledger])
     prov = "" if not p.provenance else "<h2>Provenance</h2>" + table(
         ["merged from", "host", "at", "source schema"], [tuple(map(str, r)) for r in p.provenance], left=2)
-    extra = "" if not p.extra else table(["", ""], p.extra)
+    extra = "".join(f'<p class="bad">{esc(k)}: {esc(v)}</p>' for k, v in p.extra)
     body = (f"{head}\n<h2>Results</h2>{results}<p class=\"note\">At each configuration's largest k; intervals: 95% "
             f"bootstrap over problems.</p>{extra}\n<h2>Accuracy by difficulty</h2>"
             f"{_breakdown(p.by_difficulty, 'difficulty')}\n<h2>Accuracy by subject</h2>"

@@ -163,7 +163,7 @@ $('suite').onchange=fillAxes; $('axis').onchange=fillBudgets; $('budget').onchan
 
 def _clean(x: Any) -> Any:
     """NaN/inf become null (JSON has no NaN); other floats keep 6 significant digits, plenty for a page that shows 3
-    and a third of the page's size at 100 runs (results.parquet keeps full precision)."""
+    (results.parquet keeps full precision)."""
     if isinstance(x, float):
         return float(f"{x:.6g}") if math.isfinite(x) else None
     if isinstance(x, dict):
