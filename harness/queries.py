@@ -166,9 +166,10 @@ def _marks(n: int) -> str:
 
 
 def snapshot_runs(n_suites: int) -> str:
-    """Runs of n_suites given suites (every run when 0), oldest first."""
+    """Runs of n_suites given suites (every run when 0), oldest first (ties by id: merged stores can hold runs
+    created at one instant, and the static site must order them the same way every time)."""
     where = f" WHERE suite IN ({_marks(n_suites)})" if n_suites else ""
-    return f"SELECT {SNAPSHOT_RUN_COLS} FROM runs{where} ORDER BY created_at"
+    return f"SELECT {SNAPSHOT_RUN_COLS} FROM runs{where} ORDER BY created_at, run_id"
 
 
 ATTEMPT_TRUNCATED = "TRY_CAST(meta->>'$.truncated' AS BOOLEAN) AS truncated"
