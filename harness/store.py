@@ -136,6 +136,7 @@ class RunRow:
     generated_tokens: int
     created_at: Any
     limited: bool
+    failed: int = 0  # attempts that failed (not answers: accuracy is over the others)
 
 
 @dataclass(frozen=True)
