@@ -9,11 +9,13 @@ and labels from here, so a number means the same thing wherever it appears.
 - `points`: one row per curve point: cost, accuracy, 95% interval, truncation rate, accuracy excluding truncation.
 - `suite_view`: a suite's configurations on one axis, the shared problems, the default budget and the ranked table.
 - `tie_warning`, `lift`: whether the ranking and a configuration's gain from k = 1 to its largest k are beyond noise.
+- `errors`: each run's failed attempts (engine died past its retries, prompt too long, ...), counted apart from wrong
+  answers: accuracy is over the graded problems, and `error_warning` speaks up past `ERROR_WARN`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,7 @@ class SuiteView:
     problems: np.ndarray    # shared by every ranked configuration
     budget: float
     table: pd.DataFrame     # ranking.rank at the budget
+    errors: dict[str, "Errors"] = field(default_factory=dict)  # run id -> its failed attempts (`errors(snap)`)
 
     @property
     def ranked(self) -> list[Config]:
@@ -171,3 +174,56 @@ def ledger(row: dict) -> list[tuple[str, float | None, float | None]]:
         value = float(total) if total is not None and known else None
         out.append((item, value, value / done if value is not None and done else None))
     return out
+
+
+ERROR_WARN = 0.02  # share of a run's attempts that failed past which every view warns
+
+
+@dataclass(frozen=True)
+class Errors:
+    """A run's failed attempts: not answers, so never counted as wrong; its accuracy is over the graded ones."""
+
+    run_id: str
+    attempted: int
+    failed: int
+    cause: str  # the commonest first line of their errors
+
+    @property
+    def graded(self) -> int:
+        return self.attempted - self.failed
+
+    @property
+    def rate(self) -> float:
+        return self.failed / self.attempted if self.attempted else 0.0
+
+    def line(self) -> str:
+        """`48 attempted, 45 failed (93.8%): rerun to retry them; accuracy is over the 3 graded (commonest: ...)`."""
+        return (f"{self.attempted} attempted, {self.failed} failed ({self.rate:.1%}): rerun to retry them; accuracy "
+                f"is over the {self.graded} graded (commonest cause: {self.cause})")
+
+    def as_dict(self) -> dict[str, object]:
+        return {"attempted": self.attempted, "failed": self.failed, "graded": self.graded,
+                "error_rate": round(self.rate, 5), "cause": self.cause}
+
+
+def errors(snap: Snapshot) -> dict[str, Errors]:
+    """Every run's failed attempts (runs without any are left out)."""
+    att = snap.attempts
+    if not len(att):
+        return {}
+    out = {}
+    for run_id, g in att.groupby("run_id", sort=False):
+        bad = g.error.dropna().astype(str)
+        if len(bad):
+            first = bad.map(lambda e: (e.strip().splitlines() or ["unknown error"])[0][:200])
+            out[str(run_id)] = Errors(str(run_id), len(g), len(bad), str(first.value_counts().index[0]))
+    return out
+
+
+def error_warning(errs: dict[str, Errors], run_ids: list[str] | None = None) -> str | None:
+    """One line when any of the runs failed on more than `ERROR_WARN` of its attempts."""
+    over = [e for r, e in errs.items() if (run_ids is None or r in run_ids) and e.rate > ERROR_WARN]
+    if not over:
+        return None
+    return "warning: failed attempts are not wrong answers, and these runs have many: " + "; ".join(
+        f"run {e.run_id}: {e.line()}" for e in over)

@@ -94,11 +94,13 @@ def curve_chart(df: pd.DataFrame, front: list[ranking.Point], configs: list[curv
     return (band + line + frontier + rule).properties(height=420)
 
 
-def ranking_frame(table: pd.DataFrame, axis: str = "generated") -> pd.DataFrame:
+def ranking_frame(table: pd.DataFrame, axis: str = "generated",
+                  errs: dict[str, analysis.Errors] | None = None) -> pd.DataFrame:
     """The ranked table as shown: intervals and the gap to the leader as text, so ties read at a glance; on the
-    latency axis the p50 and p95 over problems beside the mean."""
+    latency axis the p50 and p95 over problems beside the mean; each run's failed attempts (not counted as wrong)."""
     spread = {"p50": table.cost_p50.map(lambda v: f"{v:.4g}"), "p95": table.cost_p95.map(lambda v: f"{v:.4g}")} \
         if axis == "latency" else {}
+    found = [(errs or {}).get(str(k).split(":")[0]) for k in table.key]
     return pd.DataFrame({
         "rank": ranking.rank_label(table), "configuration": table.label, "k": table.k,
         "compute": table.cost.map(lambda v: f"{v:.4g}"), **spread, "accuracy": table.accuracy.round(3),
@@ -108,6 +110,7 @@ def ranking_frame(table: pd.DataFrame, axis: str = "generated") -> pd.DataFrame:
         "tie": ["" if i == 0 else ("tied with leader" if t else "") for i, t in enumerate(table.tied)],
         "truncated": table.truncated.map(lambda v: f"{v:.1%}" if np.isfinite(v) else "?"),
         "acc. excl. truncated": table.accuracy_excl.round(3),
+        "failed (not counted)": [f"{e.failed}/{e.attempted} ({e.rate:.1%})" if e else "0" for e in found],
     })
 
 
@@ -134,11 +137,13 @@ def leaderboard_page(db: str | None) -> None:
         cs = [c for c in configs if c.suite == suite and (c.method in methods or (oracle and c.oracle))
               and (partial or c.status != "running")]
         st.header(suite)
-        suite_board(db, suite, cs, axis)
+        suite_board(db, suite, cs, axis, analysis.errors(snap))
 
 
-def suite_board(db: str | None, suite: str, cs: list[curves.Config], axis: str) -> None:
-    """One suite's section of the leaderboard: the ranked table at a budget, the curves, AUC and a breakdown."""
+def suite_board(db: str | None, suite: str, cs: list[curves.Config], axis: str,
+                errs: dict[str, analysis.Errors] | None = None) -> None:
+    """One suite's section of the leaderboard: the ranked table at a budget, the curves, AUC and a breakdown;
+    runs whose failed attempts pass `analysis.ERROR_WARN` are named (failures are never counted as wrong)."""
     ranked = [c for c in cs if not c.oracle and np.isfinite(c.cost(axis)).all()]
     missing = {c.run_id: c.strategy for c in cs if not c.oracle and not np.isfinite(c.cost(axis)).all()}
     if missing:
@@ -160,10 +165,10 @@ def suite_board(db: str | None, suite: str, cs: list[curves.Config], axis: str) 
     if table.empty:
         st.warning("No configuration has a point within this budget; raise it.")
     else:
-        st.dataframe(ranking_frame(table, axis), hide_index=True, width="stretch")
-        warning = analysis.tie_warning(table)
-        if warning:
-            st.warning(warning)
+        st.dataframe(ranking_frame(table, axis, errs), hide_index=True, width="stretch")
+        for warning in (analysis.tie_warning(table), analysis.error_warning(errs or {}, [c.run_id for c in ranked])):
+            if warning:
+                st.warning(warning)
         if table.attrs.get("over_budget"):
             st.caption("Over budget: " + "; ".join(table.attrs["over_budget"]))
     drawn = [c for c in cs if np.isfinite(c.cost(axis, c.rows(problems))).all()]
@@ -201,7 +206,15 @@ def run_page(db: str | None) -> None:
     st.subheader("Manifest")
     st.table(pd.DataFrame({"field": MANIFEST_KEYS, "value": [str(flat.get(k, "–")) for k in MANIFEST_KEYS]}))
     att = snap.attempts[snap.attempts.run_id == rid]
-    st.metric("Problems done", f"{len(att)}/{int(rec.n_problems or 0)}", help=f"status: {rec.status}")
+    err = analysis.errors(snap).get(rid)
+    st.metric("Problems attempted", f"{len(att)}/{int(rec.n_problems or 0)}", help=f"status: {rec.status}")
+    if err is not None:
+        st.metric("Failed (not counted as wrong)", f"{err.failed} ({err.rate:.1%})", help=f"commonest: {err.cause}")
+        if err.rate > analysis.ERROR_WARN:
+            st.warning(err.line())
+        else:
+            st.caption(err.line())
+    att = att[att.error.isna()]  # accuracy is over the graded problems
     if len(att):
         att = att.assign(bin=ranking.difficulty_bins(att.difficulty.astype(float).to_numpy()),
                          ok=att.correct.fillna(False).astype(float),

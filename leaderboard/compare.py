@@ -6,6 +6,10 @@ one point as run for other strategies; asking a method a run cannot provide is b
 paired bootstrap of the mean difference over problems (default) or, for as-run grades, the exact
 McNemar test on discordant problems. "Significantly worse" means the (1 - alpha) interval of
 candidate - base lies wholly below 0 (bootstrap) or McNemar rejects at alpha with the candidate behind.
+
+Failed attempts are not wrong answers: only problems both runs graded are compared, and each run's failures are
+counted apart and reported, with a warning past `analysis.ERROR_WARN` (a candidate that fails where the base
+answered is a problem the gate cannot judge, so it says so rather than scoring it wrong or dropping it silently).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class Comparison:
     p_value: float | None
     worse: bool
     detail: str
+    base_errors: analysis.Errors | None = None
+    candidate_errors: analysis.Errors | None = None
 
 
 def mcnemar_p(base: np.ndarray, cand: np.ndarray) -> float:
@@ -121,7 +127,7 @@ def compare(base: str, candidate: str, db: str | None = None, base_db: str | Non
     detail = "" if budget is None else f"base {db_}, candidate {dc} ({axis})"
     return Comparison(base_id, cand_id, lb, lc, str(rb.suite),
                       len(problems), float(vb.mean()), float(vc.mean()), float(d.mean()), lo, hi, alpha, test, p,
-                      bool(worse), detail)
+                      bool(worse), detail, analysis.errors(sb).get(base_id), analysis.errors(sc).get(cand_id))
 
 
 def format_comparison(c: Comparison) -> str:
@@ -135,6 +141,13 @@ def format_comparison(c: Comparison) -> str:
     ]
     if c.p_value is not None:
         lines.append(f"McNemar exact p = {c.p_value:.4g}")
+    for name, err in (("base", c.base_errors), ("candidate", c.candidate_errors)):
+        if err is not None:
+            lines.append(f"{name} failures (not counted as wrong; only problems both runs graded are compared): "
+                         f"{err.line()}")
+    warning = analysis.error_warning({e.run_id: e for e in (c.base_errors, c.candidate_errors) if e is not None})
+    if warning:
+        lines.append(warning)
     lines.append("verdict: candidate is significantly WORSE (exit 1)" if c.worse
                  else "verdict: no significant regression (exit 0)")
     return "\n".join(lines)

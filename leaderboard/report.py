@@ -2,7 +2,9 @@
 
 Both are drawn from `leaderboard.analysis` (the path the app, `export` and `compare` read), so labels and
 numbers match everywhere: pool runs as curves over k, other strategies as one point at their ledger's cost,
-95% bootstrap intervals over problems on every point, truncation rate and accuracy excluding truncation.
+95% bootstrap intervals over problems on every point, truncation rate and accuracy excluding truncation. Failed
+attempts (an engine that died past its retries, a prompt too long) are not wrong answers: a configuration's line says
+how many of its run's attempts failed, and a warning names runs where more than a few percent did.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ def load(db: str | Path | None, suite: str, axis: str = "generated", methods: li
         raise UserError(f"run {missing[0]} is not a run of suite {suite!r} in {snap.path}")
     snapshot.require_runs(snap)
     configs = analysis.select(snap, curves.build(snap), methods, axis)
-    return analysis.suite_view(configs, suite, axis)
+    view = analysis.suite_view(configs, suite, axis)
+    view.errors = analysis.errors(snap)
+    return view
 
 
 def shown_ks(ks: np.ndarray) -> set[int]:
@@ -66,7 +70,9 @@ def curve_lines(view: analysis.SuiteView) -> list[str]:
              head, "  " + "-" * (len(head) - 2)]
     for c in view.configs:
         pts = analysis.points(c, view.problems, view.axis)
-        lines.append(c.label + ("  *" if c.oracle else ""))
+        err = view.errors.get(c.run_id)
+        failed = f"  ({err.failed} of {err.attempted} attempts failed: not counted)" if err else ""
+        lines.append(c.label + ("  *" if c.oracle else "") + failed)
         for p in pts[pts.k.isin(shown_ks(c.ks))].itertuples():
             lines.append(f"  {_k(c.method, p.k):>4}{p.cost:>14.4g}{_spread(view.axis, p.cost_p50, p.cost_p95)}"
                          f"{p.accuracy:>10.3f}  {f'[{p.lo:.3f}, {p.hi:.3f}]':<16}{_pct(p.truncated):>10}"
@@ -86,9 +92,9 @@ def ranking_lines(view: analysis.SuiteView) -> list[str]:
         spread = f" (p50 {r.cost_p50:.4g}, p95 {r.cost_p95:.4g})" if view.axis in SPREAD_AXES else ""
         lines.append(f"  {shown:>3}. {r.accuracy:.3f} [{r.lo:.3f}, {r.hi:.3f}]  {at:<7} "
                      f"cost {r.cost:.4g}{spread}  {r.label}")
-    warning = analysis.tie_warning(t)
-    if warning:
-        lines.append(warning)
+    for warning in (analysis.tie_warning(t), analysis.error_warning(view.errors, [c.run_id for c in view.configs])):
+        if warning:
+            lines.append(warning)
     if t.attrs.get("over_budget"):
         lines.append("  over budget: " + "; ".join(t.attrs["over_budget"]))
     lifts = [x for x in (analysis.lift(c, view.problems) for c in view.ranked) if x is not None]
