@@ -16,7 +16,6 @@ Generated counterparts live in `suites.generated` (`kk_gen`, `zebra`, `countdown
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,15 +40,8 @@ _OBJECTS = {"three": 3, "five": 5, "seven": 7}
 
 
 def _bbh_rows(data_dir: Path | None, task: str) -> list[dict[str, Any]]:
-    if data_dir is None:
-        return load_records(None, "", "lukaemon/bbh", "test", task)
-    path = Path(data_dir) / "bbh" / f"{task}.json"
-    if not path.is_file():
-        raise UserError(f"data file {path} is missing; point --data-dir / THINKBENCH_DATA_DIR at a complete mirror")
-    try:
-        return list(json.loads(path.read_text(encoding="utf-8"))["examples"])
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise UserError(f"{path} is not a BBH task file ({{'examples': [...]}}); re-copy the mirror file") from None
+    # The mirror keeps the task files as in BIG-Bench-Hard: one JSON document, rows under "examples".
+    return load_records(data_dir, f"bbh/{task}.json", "lukaemon/bbh", "test", task, field="examples")
 
 
 def bbh_difficulty(task: str, question: str) -> float:

@@ -28,7 +28,8 @@ def math_problems(prefix: str) -> Callable[[list[dict[str, Any]]], list[Problem]
             out.append(Problem(
                 id=str(r.get("unique_id") or r.get("idx") or r.get("id") or f"{prefix}-{i}"),
                 fields={"problem": r["problem"]},
-                answer=str(r["answer"]) if "answer" in r else math_grader.extract_answer(r["solution"]) or "",
+                answer=(str(r["answer"]) if r.get("answer") is not None  # datasets gives absent keys as None
+                        else math_grader.extract_answer(r["solution"]) or ""),
                 answer_type="math",
                 difficulty=float(m.group()) if m else None,
                 metadata={"subject": r.get("subject") or r.get("type"),

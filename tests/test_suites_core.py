@@ -132,3 +132,46 @@ def test_graders_are_registered_with_stored_versions():
     assert len(set(rg.values())) == 1 and next(iter(rg.values())).startswith("rg-1+")  # + reasoning-gym's release
     assert versions == {"bbh": "bbh-1", "code": "code-sandbox-2", "countdown": "countdown-1", "game24": "game24-1",
                         "knights_knaves": "kk-1", "math": "math-2.0", "zebra": "zebra-1"}
+
+
+def test_mirror_files_load_through_datasets(tmp_path, monkeypatch):
+    """The mirror path is `datasets`' json builder (cached per user): rows equal the file's objects, in order, with
+    their types (ints stay ints, nested lists stay lists); a broken file is one line naming it."""
+    import json
+
+    from suites.loading import cache_dir, read_mirror
+
+    rows = [{"id": i, "x": 0.5 * i, "tags": ["a", str(i)], "ok": i % 2 == 0, "note": None} for i in range(40)]
+    good = tmp_path / "rows.jsonl"
+    good.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    loaded = read_mirror(good)
+    assert loaded == rows and [type(r["id"]) for r in loaded] == [int] * 40
+    assert json.dumps(loaded) == json.dumps(rows)  # byte for byte once serialised again
+    assert cache_dir().is_dir() and any(cache_dir().iterdir())
+    doc = tmp_path / "task.json"
+    doc.write_text(json.dumps({"examples": rows[:3], "canary": "x"}), encoding="utf-8")
+    assert read_mirror(doc, field="examples") == rows[:3]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"a": 1}\n{"a": \n', encoding="utf-8")
+    with pytest.raises(UserError, match="bad.jsonl could not be read as JSON lines.*re-copy"):
+        read_mirror(bad)
+    with pytest.raises(UserError, match="missing"):
+        read_mirror(tmp_path / "absent.jsonl")
+
+
+def test_mirror_suites_keep_ids_order_and_content(data_dir):
+    """Digests of problems (ids, order, every field) for a few mirrored suites, as the line-by-line JSON reader
+    produced them before suites loaded through `datasets`."""
+    import dataclasses
+    import hashlib
+    import json
+
+    def digest(spec: str) -> str:
+        h = hashlib.sha256()
+        for p in load_suite(spec, str(data_dir)).problems:
+            h.update(json.dumps(dataclasses.asdict(p), sort_keys=True, default=repr).encode())
+        return h.hexdigest()[:16]
+
+    assert {s: digest(s) for s in ("math500", "gsm8k", "humaneval", "bbh:task=navigate", "knights_knaves")} == {
+        "math500": "f7ec284b223dadbf", "gsm8k": "8307b6b6cd48856f", "humaneval": "3c2718af7daacd7a",
+        "bbh:task=navigate": "3139c12c97c15429", "knights_knaves": "f98448b16a247c3c"}
