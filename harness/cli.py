@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "best_of_k, pass (oracle), as_run; default: all a run has")
     rep.add_argument("--run", action="append", help="run id to include (repeatable; default: every run of the suite)")
 
-    sub.add_parser("suites", help="list registered suites")
+    suites_p = sub.add_parser("suites", help="list suites by source (datasets, generated, reasoning-gym)")
+    suites_p.add_argument("name", nargs="?", help="one suite or rg:<task>: its parameters, defaults and levels")
     COMMANDS.update(leaderboard_commands.register(sub))  # leaderboard, export, compare
     COMMANDS.update(_register_grading(sub))  # regrade, grader-disagreements
     COMMANDS.update(_register_pricing(sub))  # reprice
@@ -323,10 +324,10 @@ def cmd_report(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_suites(_: argparse.Namespace) -> int:
-    from suites import suite_names  # noqa: PLC0415 - deferred: discovering suites imports every suite module
+def cmd_suites(a: argparse.Namespace) -> int:
+    from suites.listing import describe, listing  # noqa: PLC0415 - deferred: discovering suites imports every suite module
 
-    print("\n".join(suite_names()))
+    print(describe(a.name) if a.name else listing(), end="")
     return 0
 
 

@@ -7,6 +7,7 @@ the package metadata (the module's own `__version__` lags behind the release).
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import dataclasses
 import datetime
 import difflib
@@ -14,6 +15,7 @@ import enum
 import functools
 import importlib
 import importlib.metadata
+import io
 import types
 import typing
 from dataclasses import dataclass
@@ -46,7 +48,8 @@ def factory() -> Any:
     """reasoning_gym.factory (DATASETS, CURRICULA), imported on first use: importing the package registers every
     task (about a second)."""
     require()
-    return importlib.import_module("reasoning_gym.factory")
+    with contextlib.redirect_stdout(io.StringIO()):  # a task module prints "..." on import; keep stdout clean
+        return importlib.import_module("reasoning_gym.factory")
 
 
 @functools.lru_cache(maxsize=1)
