@@ -93,9 +93,10 @@ class SupervisorOverrun(BaseException):
 
 def _limit_self(job: Job) -> None:
     """Bound what the candidate's replies can make this process spend: memory (a `MemoryError`
-    while decoding counts as a lost candidate) and CPU (soft limit: `SupervisorOverrun` latches a
-    timeout; hard limit two seconds later, should that land inside one long C call: killed, and
-    the zygote cleans up). Set after the fork, so the candidate's own limits are not capped by them."""
+    while decoding counts as a lost candidate) and CPU (soft limit: `SupervisorOverrun` stops the
+    tests and the program fails; hard limit two seconds later, should that land inside one long C
+    call: killed, and the zygote cleans up). Set after the fork, so the candidate's own limits are
+    not capped by them."""
     mem = job.limits.supervisor_memory_mb * 1024 * 1024
     cpu = job.limits.supervisor_cpu_seconds
     used = resource.getrusage(resource.RUSAGE_SELF)
