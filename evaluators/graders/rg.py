@@ -23,7 +23,7 @@ from core.records import Problem
 from evaluators.graders.expression import extract as expression_extract
 from evaluators.graders.expression import grade_expression
 from evaluators.logic import expr, kk
-from evaluators.logic.extract import MAX_SCAN, last_boxed
+from evaluators.logic.extract import MAX_SCAN, answer_region, clean_short
 from evaluators.spec import GRADERS, GraderSpec
 
 
@@ -39,21 +39,17 @@ VERSION = f"rg-1+{_rg_version()}"
 
 
 def extract(response: str) -> str | None:
-    """reasoning-gym's answer: the last <answer>...</answer>, else the last \\boxed{}, else what follows the last
-    'Final answer:' (multi-line answers such as grids are kept whole). Gold-free."""
+    """reasoning-gym's answer: the last <answer>...</answer> as written (multi-line answers such as grids whole);
+    else, as our other graders read answers, the last \\boxed{} or the line after 'final answer:' / 'the answer
+    is', markup and trailing punctuation removed. Gold-free."""
     text = response[-MAX_SCAN:]
     low = text.lower()
     end = low.rfind("</answer>")
     start = low.rfind("<answer>", 0, end) if end >= 0 else -1
     if start >= 0:
         return text[start + len("<answer>"):end].strip()
-    boxed = last_boxed(text)
-    if boxed is not None:
-        return boxed.strip()
-    at = low.rfind("final answer:")
-    if at >= 0:
-        return text[at + len("final answer:"):].strip() or None
-    return None
+    region = answer_region(text)
+    return (clean_short(region).strip("*").strip() or None) if region is not None else None
 
 
 def vote_key(answer: str) -> str:
