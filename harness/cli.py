@@ -219,12 +219,15 @@ def cmd_run(a: argparse.Namespace) -> int:
     summary = run(cfg, dry_run=a.dry_run)
     if a.dry_run:
         return 0
-    acc = summary.correct / summary.done if summary.done else 0.0
-    print(f"run {summary.run_id} {summary.status}: {summary.done}/{summary.n_problems} problems, "
-          f"accuracy {acc:.3f}, {summary.generated_tokens / max(1, summary.done):.1f} generated tokens/problem")
+    from harness.progress import failure_lines, summary_line  # noqa: PLC0415 - deferred like the runner
     from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     store = Store(cfg.db, read_only=True)
+    failed = store.count_failed(summary.run_id)
+    print(summary_line(summary.run_id, summary.status, summary.done, summary.n_problems, failed, summary.correct,
+                       summary.generated_tokens))
+    for line in failure_lines(store.query(queries.FAILURE_CAUSES, [summary.run_id]) if failed else [], failed):
+        print(line)
     suite = store.run_record(summary.run_id)["suite"]
     try:
         _report(store, suite, a.plot)
@@ -255,12 +258,13 @@ def cmd_ls(a: argparse.Namespace) -> int:
     if not rows:
         print("no runs yet")
         return 0
-    print(f"{'run':<13}{'status':<12}{'done':>10}{'accuracy':>10}{'tok/prob':>10}  {'strategy':<18}{'model':<24}suite")
+    print(f"{'run':<13}{'status':<12}{'done':>10}{'failed':>8}{'accuracy':>10}{'tok/prob':>10}  {'strategy':<18}"
+          f"{'model':<24}suite")
     for r in rows:
-        acc = f"{r.correct / r.done:.3f}" if r.done else "-"
+        acc = f"{r.correct / (r.done - r.failed):.3f}" if r.done > r.failed else "-"  # over the graded problems
         tok = f"{r.generated_tokens / r.done:.0f}" if r.done else "-"
         flag = " (limited)" if r.limited else ""
-        print(f"{r.run_id:<13}{r.status:<12}{f'{r.done}/{r.n_problems}':>10}{acc:>10}{tok:>10}  "
+        print(f"{r.run_id:<13}{r.status:<12}{f'{r.done}/{r.n_problems}':>10}{r.failed:>8}{acc:>10}{tok:>10}  "
               f"{r.strategy:<18}{r.model:<24}{r.suite}{flag}")
     return 0
 

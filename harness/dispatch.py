@@ -3,7 +3,10 @@
 Problems go to whichever healthy actor has room (dynamic assignment). An actor that dies fails its
 in-flight calls with `RayActorError`: those problems go back to the queue (bounded retries, then a
 failed attempt is stored with the error), the actor is pinged until Ray has restarted it (on this
-node or another), and the failure is recorded as a run event. Graders run as stateless CPU tasks,
+node or another), and the failure is recorded as a run event. An engine that dies inside a live actor
+(`EngineDead`) is the same kind of failure: the actor is already building a new engine, its problems go back
+to the queue within the same retry budget, and a ping says when it takes work again; if it cannot rebuild, the
+actor itself is restarted (Ray's restart and placement). Graders run as stateless CPU tasks,
 one per dispatch round, so Ray's per-task overhead is paid per batch, not per problem.
 
 With a cost cap (`Budget`), a problem is dispatched only while the spend so far plus the mean spend per problem
@@ -24,6 +27,7 @@ import ray
 
 from core.records import Attempt, Ledger, Problem
 from harness.compute import Costing
+from harness.engines.base import EngineDead
 from harness.grading import GradedRows, Grader, grade_attempt
 from harness.progress import Progress
 from harness.store import Store
@@ -86,6 +90,7 @@ class WorkerState:
     busy_seconds: float = 0.0
     failures: int = 0
     recoveries: int = 0
+    incident: str = ""  # what the pings of a suspect actor wait out: "actor" (Ray restarts it) or "engine" (it does)
 
     def stats(self) -> dict[str, Any]:
         return {"worker": self.name, "status": self.status, "problems": self.problems,
@@ -204,17 +209,32 @@ class Dispatcher:
             row = graded[0]
             if self.budget is not None:
                 self.budget.add(row)
-            self.progress.update(bool(row["correct"]), int(row["generated_tokens"] or 0), row["error"] is not None)
+            self.progress.update(bool(row["correct"]), int(row["generated_tokens"] or 0), row["error"] is not None,
+                                 row["error"])
 
     def _on_ping(self, ref: Any) -> None:
         w = self._pings.pop(ref)
         try:
-            ray.get(ref)
-            w.status, w.recoveries = "ok", w.recoveries + 1
-            self.event(w.name, "worker_recovered")
+            info = ray.get(ref)
         except ray.exceptions.RayError as e:
+            if w.incident == "engine" and not isinstance(e, ray.exceptions.RayActorError):
+                # The actor lives but cannot build a new engine: have Ray restart the whole actor (a fresh process,
+                # placed anew), and wait for that as for any actor failure.
+                w.incident = "actor"
+                self.event(w.name, "actor_restart", detail=f"engine restart failed: {_cause(e)}")
+                ray.kill(w.handle, no_restart=False)
+                self._pings[w.handle.ping.options(max_task_retries=10).remote()] = w
+                return
             w.status = "dead"
-            self.event(w.name, "worker_dead", detail=str(e).splitlines()[0])
+            self.event(w.name, "worker_dead", detail=_cause(e))
+            return
+        w.status, w.recoveries = "ok", w.recoveries + 1
+        if w.incident == "engine":
+            self.event(w.name, "engine_restarted", detail=f"new engine up in {info.get('restart_seconds') or 0:.1f} s "
+                                                          f"(engine deaths so far: {info.get('engine_deaths')})")
+        else:
+            self.event(w.name, "worker_recovered")
+        w.incident = ""
 
     def _on_attempt(self, ref: Any, to_grade: list[tuple[Problem, int, Attempt, str]]) -> None:
         w, index, problem = self._inflight.pop(ref)
@@ -226,6 +246,11 @@ class Dispatcher:
             if failed is None:
                 return
             attempt = failed
+        except EngineDead as e:  # raised in the actor; Ray's error is a subclass of it
+            failed = self._on_engine_dead(w, index, problem, getattr(e, "cause", e))
+            if failed is None:
+                return
+            attempt = failed
         w.problems += 1
         w.generated_tokens += attempt.ledger.generated_tokens
         w.busy_seconds += attempt.ledger.wall_seconds
@@ -234,17 +259,32 @@ class Dispatcher:
     def _on_actor_error(self, w: WorkerState, index: int, problem: Problem, e: Exception) -> Attempt | None:
         """Requeue the problem (bounded retries) and ping the actor; past the retries, a failed attempt."""
         w.failures += 1
-        self.event(w.name, "actor_error", problem.id, str(e).splitlines()[0])
+        self.event(w.name, "actor_error", problem.id, _cause(e))
         if w.status == "ok":
-            w.status = "suspect"
+            w.status, w.incident = "suspect", "actor"
             # Retried across Ray's restart of the actor; fails only once it is dead for good.
             self._pings[w.handle.ping.options(max_task_retries=10).remote()] = w
+        return self._retry(w, index, problem, f"worker died ({_cause(e)})")
+
+    def _on_engine_dead(self, w: WorkerState, index: int, problem: Problem, e: BaseException) -> Attempt | None:
+        """The actor lives but its engine died (and it is building a new one): the first problem to say so records
+        the death and pings the actor for the new engine; every one of them is requeued within its retries."""
+        w.failures += 1
+        if w.status == "ok":
+            w.status, w.incident = "suspect", "engine"
+            self.event(w.name, "engine_dead", problem.id, _cause(e))
+            self._pings[w.handle.ping.options(max_task_retries=10).remote()] = w  # survives the actor dying too
+        return self._retry(w, index, problem, f"engine died ({_cause(e)})")
+
+    def _retry(self, w: WorkerState, index: int, problem: Problem, why: str) -> Attempt | None:
+        """Back to the queue while the problem has retries left; then a failed attempt that says why."""
         self._retries[problem.id] = self._retries.get(problem.id, 0) + 1
         if self._retries[problem.id] <= MAX_PROBLEM_RETRIES:
             self._queue.append((index, problem))
             return None
-        self.event(w.name, "problem_failed", problem.id, "retries exhausted")
-        return Attempt(problem.id, None, None, [], Ledger(), error=f"worker died: {e}"[:2000])
+        self.event(w.name, "problem_failed", problem.id, f"{why}; retries exhausted")
+        return Attempt(problem.id, None, None, [], Ledger(),
+                       error=f"{why} on each of {MAX_PROBLEM_RETRIES + 1} tries; rerun to retry it"[:2000])
 
     def _commit(self) -> None:
         b = self._batch
@@ -255,3 +295,9 @@ class Dispatcher:
         if self._events:
             self.store.add_events(self._events)
             self._events = []
+
+
+def _cause(e: BaseException) -> str:
+    """`Type: first line` of an error (Ray's wrappers name the actor's own exception type)."""
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:500]

@@ -2,6 +2,13 @@
 
 It is an async actor, so hundreds of `solve` calls run as coroutines at once and their engine
 requests are batched together.
+
+An engine can die while its actor lives on (vLLM's engine core killed or out of memory, a server that stops
+answering): the first call to notice (`EngineDead`) has the actor drop the dead engines and start building new
+ones at once; every call that was in flight raises `EngineDead` for the driver to retry its problem, and new
+calls wait for the new engine. From the second death on, the engine restarts with less in flight
+(`EngineSettings.shrunk`), since vLLM does not say why its engine core died and running out of memory is the
+commonest cause; after `MAX_ENGINE_RESTARTS` the actor gives up and the driver restarts the actor itself.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import functools
 import json
 import os
 import socket
+import time
 from typing import Any
 
 import ray
@@ -19,10 +27,13 @@ from core.errors import UserError
 from core.records import Attempt, Question
 from harness.config import VerifierConfig
 from harness.engines import ENGINES, Engine, EngineSettings, engine_settings, make_engine
+from harness.engines.base import EngineDead, alive
 from harness.models import EMBEDDED_ALIASES, EMBEDDED_NAME, ModelRef, parameter_count, resolve_model
 from harness.solve import SuiteView, solve
 from harness.verifiers import Verifier, make_verifier
 from harness.verifiers.spec import ENGINE_OPTIONS, GoldCheck
+
+MAX_ENGINE_RESTARTS = 5  # engine deaths one actor recovers from by itself; past them its restart is Ray's
 
 
 class EngineWorker:
@@ -42,6 +53,9 @@ class EngineWorker:
         self._gold: GoldCheck | None = None
         self.model_name = model_spec  # the resolved model's name once built
         self._stage_engines: dict[str, asyncio.Future[Engine]] = {}  # a cascade's served stages, built once
+        self._generation = 0  # engines built so far, less one: a call knows which engines it ran on
+        self.engine_deaths = 0
+        self.restart_seconds: float | None = None  # how long the last engine restart took
 
     async def start(self) -> dict[str, Any]:
         """Build the engine once, here on the actor's node; concurrent callers share the one build."""
@@ -58,8 +72,8 @@ class EngineWorker:
         if vcfg is not None and vcfg.separate_engine and not vcfg.options.get("base_url"):
             settings = self._policy_cfg(vcfg)  # a judge model beside the policy takes its share of the GPU
         self.engine = engine = make_engine(settings, model, self.seed)
-        if hasattr(engine, "check"):
-            await engine.check()
+        if hasattr(engine, "check"):  # after a death, a server being restarted is waited for
+            await (engine.check(wait=True) if self.engine_deaths else engine.check())
         info = dict(engine.info())
         policy_params = parameter_count(model.path)
         ctx = ray.get_runtime_context()
@@ -115,18 +129,69 @@ class EngineWorker:
         return self._gold
 
     async def ping(self) -> dict[str, Any]:
-        """Health check after a failure; a restarted actor (fresh __init__) rebuilds its engine here."""
+        """Health check after a failure; a restarted actor (fresh __init__), or one whose engine died, rebuilds its
+        engine here."""
         await self.start()
-        return {"worker": self.name, "node_id": ray.get_runtime_context().get_node_id()}
+        return {"worker": self.name, "node_id": ray.get_runtime_context().get_node_id(),
+                "engine_deaths": self.engine_deaths, "restart_seconds": self.restart_seconds}
 
     async def solve(self, question: Question, strategy: str, params: dict[str, Any]) -> Attempt:
-        await self.start()  # a no-op once built; rebuilds after Ray restarted this actor
+        await self.start()  # a no-op once built; rebuilds after Ray restarted this actor or an engine died
         assert self.engine is not None  # built by start()
+        engine, generation = self.engine, self._generation  # what this call runs on, even if it dies meanwhile
         oracle = None
         if (self.verifier is not None and self.verifier.oracle) or params.get("difficulty_from") == "oracle":
             oracle = functools.partial(self._gold_check(), question)
-        return await solve(self.engine, self.view, question, strategy, params, self.seed, self.verifier, oracle,
-                           model=self.model_name, engines=self.engine_for)
+        try:
+            attempt = await solve(engine, self.view, question, strategy, params, self.seed, self.verifier,
+                                  oracle, model=self.model_name, engines=self.engine_for)
+        except EngineDead:
+            self._engine_died(generation)
+            raise
+        if attempt.error is not None and (generation != self._generation or not self._engines_alive()):
+            # an engine died under this call (its error is most likely that) or a strategy swallowed a death
+            self._engine_died(generation)
+            raise EngineDead(f"an engine died while this problem ran ({attempt.error.splitlines()[0][:300]})")
+        return attempt
+
+    def _engines_alive(self) -> bool:
+        stages = [f.result() for f in self._stage_engines.values() if f.done() and not f.exception()]
+        return all(alive(e) for e in (self.engine, self.judge, *stages) if e is not None)
+
+    def _engine_died(self, generation: int) -> None:
+        """The first call of a generation to find its engine dead drops the dead engines and starts building new
+        ones (a dead stage server alone is rebuilt when next asked for); later calls of that generation find it
+        done."""
+        if generation != self._generation:
+            return
+        self._generation += 1
+        dead_stages = [k for k, f in self._stage_engines.items()
+                       if f.done() and (f.exception() is not None or not alive(f.result()))]
+        for key in dead_stages:
+            self._stage_engines.pop(key)
+        if dead_stages and all(alive(e) for e in (self.engine, self.judge) if e is not None):
+            return
+        self.engine_deaths += 1
+        old = [e for e in (self.engine, self.judge) if e is not None]
+        self.engine, self.judge, self.verifier = None, None, None
+        if self.engine_deaths >= 2:  # dying again: most often out of memory, so less in flight
+            self.engine_cfg = self.engine_cfg.shrunk()
+        self._starting = asyncio.ensure_future(self._rebuild(old))
+
+    async def _rebuild(self, old: list[Engine]) -> dict[str, Any]:
+        """Free the dead engines (a GPU's memory first of all), then build anew; past `MAX_ENGINE_RESTARTS` fail,
+        so that the driver restarts the whole actor."""
+        t0 = time.perf_counter()
+        for engine in old:
+            try:
+                await engine.close()
+            except Exception:  # noqa: BLE001 - closing a dead engine may fail; what it held is gone either way
+                pass
+        if self.engine_deaths > MAX_ENGINE_RESTARTS:
+            raise RuntimeError(f"engine died {self.engine_deaths} times in worker {self.name}; not restarting it again")
+        info = await self._build()
+        self.restart_seconds = time.perf_counter() - t0
+        return {**info, "engine_deaths": self.engine_deaths}
 
     async def engine_for(self, settings: dict[str, Any]) -> Engine:
         """An engine besides the policy's (a cascade stage's server), built and checked once per settings."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 # Ray resolves "127.0.0.1" to the machine's interface address unless told this is a one-machine
@@ -55,3 +59,114 @@ def run_in_fresh_interpreter(test_file: str, timeout: float = 900) -> None:
                           env={**os.environ, "THINKBENCH_E2E_INNER": "1"}, capture_output=True, text=True,
                           timeout=timeout, cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+# A vLLM reasoning parser (vLLM's own Olmo 3 parser, which reads <think> tags as text, not as special tokens the
+# embedded model's vocabulary lacks) that starts outside reasoning: output is all answer unless the model itself
+# opens <think>, so one server serves the reasoning test and every other test unchanged. Registered through vLLM's
+# `--reasoning-parser-plugin`.
+THINK_TAGS_PLUGIN = '''
+from vllm.reasoning import ReasoningParserManager
+from vllm.reasoning.olmo3_reasoning_parser import Olmo3ReasoningParser, Olmo3ReasoningState
+
+
+class ThinkTags(Olmo3ReasoningParser):
+    def __init__(self, tokenizer, *args, **kwargs):
+        super().__init__(tokenizer, *args, **kwargs)
+        self.buffer.state = Olmo3ReasoningState.CONTENT
+
+    def _split(self, text):
+        if not text.startswith("<think>"):
+            return None, text
+        reasoning, end, content = text[len("<think>"):].partition("</think>")
+        return reasoning or None, (content or None) if end else None
+
+    def extract_reasoning(self, model_output, request):
+        return self._split(model_output)
+
+    # The text buffer alone decides where reasoning starts and ends: tags in the prompt (worked examples) or
+    # split tokens never end a thought the model has not closed.
+    def is_reasoning_end(self, input_ids):
+        return False
+
+    def is_reasoning_end_streaming(self, input_ids, delta_ids):
+        return False
+
+    def count_reasoning_tokens(self, token_ids):
+        reasoning, _ = self._split(self.model_tokenizer.decode(list(token_ids)))
+        return len(self.model_tokenizer.encode(reasoning, add_special_tokens=False)) if reasoning else 0
+
+
+ReasoningParserManager.register_module("think_tags", module=ThinkTags)
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class VLLMServer:
+    """The embedded model on vLLM's OpenAI server under its own name and as `cheap` and `expensive` (cascade tiers),
+    with the think-tags reasoning parser. Unpacks as (base_url, model name); `kill` and `start` let a test take it
+    down mid-run and bring it back on the same port (one more start, not a second server)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        from harness.models import resolve_model
+
+        self.model = resolve_model("embedded")
+        self.name = self.model.name
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/v1"
+        self.log = log_dir / "server.log"
+        self.plugin = log_dir / "think_tags.py"
+        self.plugin.write_text(THINK_TAGS_PLUGIN)
+        self.proc: subprocess.Popen | None = None
+
+    def __iter__(self):
+        return iter((self.base, self.name))
+
+    def start(self) -> None:
+        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_LOGGING_LEVEL": "WARNING"}
+        with self.log.open("a") as fh:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", self.model.path,
+                 "--served-model-name", self.name, "cheap", "expensive", "--dtype", "float32", "--enforce-eager",
+                 "--max-model-len", "512", "--reasoning-parser-plugin", str(self.plugin), "--reasoning-parser",
+                 "think_tags", "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.time() + 400
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail("vLLM server exited:\n" + self.log.read_text()[-3000:])
+            try:
+                if httpx.get(f"{self.base}/models", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(1)
+        self.kill()
+        pytest.fail("vLLM server did not come up:\n" + self.log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        """SIGKILL the server and everything it started (its engine core), as a crash or the OOM killer would."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=60)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory):
+    """One vLLM OpenAI-compatible server for the whole session (each start costs about a minute on 2 cores)."""
+    server = VLLMServer(tmp_path_factory.mktemp("server"))
+    server.start()
+    yield server
+    server.stop()

@@ -8,18 +8,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 
 import duckdb
-import httpx
 import pytest
 
 from harness.engines.base import Prompt, SamplingParams
 from harness.engines.openai_engine import OpenAIEngine
-from harness.models import resolve_model
 from tests.conftest import DATA, THINKBENCH, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -103,90 +99,6 @@ def _check_call_timings(db, calls: int) -> None:
     assert len(rows) == calls
     assert all(first is not None and 0 < first <= secs for first, secs, _ in rows), rows
     assert all(gen > 0 for *_, gen in rows)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# A vLLM reasoning parser (vLLM's own Olmo 3 parser, which reads <think> tags as text, not as special tokens the
-# embedded model's vocabulary lacks) that starts outside reasoning: output is all answer unless the model itself
-# opens <think>, so one server serves the reasoning test and every other test unchanged. Registered through vLLM's
-# `--reasoning-parser-plugin`.
-THINK_TAGS_PLUGIN = '''
-from vllm.reasoning import ReasoningParserManager
-from vllm.reasoning.olmo3_reasoning_parser import Olmo3ReasoningParser, Olmo3ReasoningState
-
-
-class ThinkTags(Olmo3ReasoningParser):
-    def __init__(self, tokenizer, *args, **kwargs):
-        super().__init__(tokenizer, *args, **kwargs)
-        self.buffer.state = Olmo3ReasoningState.CONTENT
-
-    def _split(self, text):
-        if not text.startswith("<think>"):
-            return None, text
-        reasoning, end, content = text[len("<think>"):].partition("</think>")
-        return reasoning or None, (content or None) if end else None
-
-    def extract_reasoning(self, model_output, request):
-        return self._split(model_output)
-
-    # The text buffer alone decides where reasoning starts and ends: tags in the prompt (worked examples) or
-    # split tokens never end a thought the model has not closed.
-    def is_reasoning_end(self, input_ids):
-        return False
-
-    def is_reasoning_end_streaming(self, input_ids, delta_ids):
-        return False
-
-    def count_reasoning_tokens(self, token_ids):
-        reasoning, _ = self._split(self.model_tokenizer.decode(list(token_ids)))
-        return len(self.model_tokenizer.encode(reasoning, add_special_tokens=False)) if reasoning else 0
-
-
-ReasoningParserManager.register_module("think_tags", module=ThinkTags)
-'''
-
-
-@pytest.fixture(scope="module")
-def vllm_server(tmp_path_factory):
-    """The embedded model on vLLM's OpenAI server under its own name and as `cheap` and `expensive` (cascade tiers),
-    with the think-tags reasoning parser."""
-    model = resolve_model("embedded")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    plugin = log.parent / "think_tags.py"
-    plugin.write_text(THINK_TAGS_PLUGIN)
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_LOGGING_LEVEL": "WARNING"}
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model.path,
-             "--served-model-name", model.name, "cheap", "expensive", "--dtype", "float32", "--enforce-eager",
-             "--max-model-len", "512", "--reasoning-parser-plugin", str(plugin), "--reasoning-parser", "think_tags",
-             "--host", "127.0.0.1", "--port", str(port)],
-            stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 400
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("vLLM server exited:\n" + log.read_text()[-3000:])
-        try:
-            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(1)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("vLLM server did not come up:\n" + log.read_text()[-3000:])
-    yield base, model.name
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_openai_engine_against_real_vllm_server(tmp_path, vllm_server, ray_address):

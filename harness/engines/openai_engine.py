@@ -213,16 +213,20 @@ class OpenAIEngine:
         """One request with retries and backoff; a streaming request's refusal comes back for the caller.
         A server that stays unreachable, or answers 5xx to every retry and then fails a health check too, is down
         (`EngineDead`: the worker restarts the engine and retries the problem); other failures are this request's."""
-        if self.dead is not None:
-            raise EngineDead(self.dead)
         delay, started = 1.0, time.perf_counter()
         for attempt in range(self.max_retries + 1):
+            if self.dead is not None:  # another request found the server down (and the worker may close this engine)
+                raise EngineDead(self.dead)
             try:
                 reply = await (self._stream_once(body) if stream else self._post_once(body))
             except (httpx.TransportError, httpx.TimeoutException) as e:
                 if attempt == self.max_retries:
                     raise self._down(f"server {self.base_url} unreachable after {attempt + 1} tries over "
                                      f"{time.perf_counter() - started:.0f} s ({type(e).__name__}: {e})") from e
+            except RuntimeError as e:  # httpx's "client has been closed": the worker dropped this dead engine
+                if self.dead is not None:
+                    raise EngineDead(self.dead) from e
+                raise
             else:
                 if reply.status == 200 or (stream and reply.status in REFUSED_STREAM):
                     return reply
