@@ -1,4 +1,5 @@
-"""CLI subcommands of the leaderboard: `leaderboard` (the Streamlit app), `export` (static site), `compare` (CI gate).
+"""CLI subcommands of the leaderboard: `leaderboard` (the Streamlit app), `export` (static site), `compare` (CI gate),
+`difficulty` (accuracy against difficulty level).
 
 Imported by every `thinkbench` invocation, so heavy imports stay inside the handlers.
 """
@@ -56,7 +57,17 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
                           "as run for other strategies)")
     cmp.add_argument("--db", help="store holding the candidate (and the base, unless --base-db)")
     cmp.add_argument("--base-db", help="store holding the base run, e.g. a pinned baseline")
-    return {"leaderboard": cmd_leaderboard, "export": cmd_export, "compare": cmd_compare}
+    dif = sub.add_parser("difficulty", help="accuracy against difficulty level per configuration at matched compute")
+    dif.add_argument("--suite", required=True, help="suite whose stored runs differ only in level, e.g. "
+                                                    "rg:basic_arithmetic or rg:basic_arithmetic:size=50")
+    dif.add_argument("--db", help="DuckDB store (default thinkbench.duckdb, or THINKBENCH_DB)")
+    dif.add_argument("--axis", choices=AXIS_CHOICES, default="generated", help="budget axis (default generated tokens)")
+    dif.add_argument("--budget", type=_budget, help="one budget for every level (default: each level's largest "
+                                                    "budget every configuration reaches with its whole pool)")
+    dif.add_argument("--method", action="append", choices=["majority", "best_of_k", "as_run"],
+                     help="selection method (repeatable; default: every one a run has)")
+    dif.add_argument("--plot", default="out/difficulty.png", help="PNG to write (default out/difficulty.png)")
+    return {"leaderboard": cmd_leaderboard, "export": cmd_export, "compare": cmd_compare, "difficulty": cmd_difficulty}
 
 
 def cmd_leaderboard(a: argparse.Namespace) -> int:
@@ -88,3 +99,13 @@ def cmd_compare(a: argparse.Namespace) -> int:
                      alpha=a.alpha, test=a.test, method=a.method)
     print(format_comparison(result))
     return 1 if result.worse else 0
+
+
+def cmd_difficulty(a: argparse.Namespace) -> int:
+    from leaderboard.difficulty import difficulty  # noqa: PLC0415 - deferred: every `thinkbench` invocation imports this module
+
+    text, path = difficulty(a.db, a.suite, a.axis, a.budget, a.method, Path(a.plot))
+    print(text)
+    if path is not None:
+        print(f"\nplot: {path.resolve()}")
+    return 0
