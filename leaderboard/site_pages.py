@@ -43,6 +43,7 @@ def write_runs(snap: snapshot.Snapshot, configs: list[curves.Config], root: Path
     with Store(snap.path, read_only=True).reading() as r:
         ledgers = {row["run_id"]: row for row in _dicts(r, queries.run_ledgers(len(ids), r.columns("attempts")), ids)}
         has_prov = "run_provenance" in r.tables()
+        errs = analysis.errors(snap)
         for rec in snap.runs.sort_values("run_id").itertuples():
             folder = root / rec.run_id
             folder.mkdir(parents=True)
@@ -50,6 +51,8 @@ def write_runs(snap: snapshot.Snapshot, configs: list[curves.Config], root: Path
             att = snap.attempts[snap.attempts.run_id == rec.run_id]
             prov = r.rows(queries.RUN_PROVENANCE, [rec.run_id]) if has_prov else []
             page = _run_page(rec, mine, att, ledgers.get(rec.run_id, {}), prov)
+            if rec.run_id in errs:
+                page.extra.append(("failed attempts (not counted as wrong)", errs[rec.run_id].line()))
             (folder / "index.html").write_text(site_run.render(page), encoding="utf-8")
             (folder / "run.yaml").write_text(site_run.reproduction(page.config), encoding="utf-8")
             first = browse_samples is not None

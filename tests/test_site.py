@@ -27,8 +27,8 @@ def _store(path: Path) -> tuple[Path, list[str]]:
                           "db": "/private/path.duckdb"}, {"seed": 0}, {"git_revision": "abc", "dtype": "float32"},
                          60, False, 100))
     s.commit([{"run_id": "evil0000run1", "problem_id": f"synth-{i:05d}", "problem_index": i, "correct": i % 2 == 0,
-               "generated_tokens": 5, "final_answer": EVIL if i == 0 else "4", "gold": "4", "difficulty": 1.0}
-              for i in range(60)],
+               "generated_tokens": 5, "final_answer": EVIL if i == 0 else "4", "gold": "4", "difficulty": 1.0,
+               "error": "engine died past its retries\ntraceback" if i == 59 else None} for i in range(60)],
              [{"run_id": "evil0000run1", "problem_id": f"synth-{i:05d}", "sample_idx": j,
                "text": EVIL + "x" * (9000 if (i, j) == (1, 0) else 0), "extracted": EVIL, "vote_key": "4",
                "correct": i % 2 == 0} for i in range(60) for j in range(2)])
@@ -76,6 +76,7 @@ def test_model_text_never_becomes_markup(site):
             assert "fetch(" not in text and "http://" not in text.replace("http://www.w3.org/2000/svg", ""), name
     page = (out / "runs" / "evil0000run1" / "index.html").read_text()
     assert "m&lt;b&gt;" in page
+    assert "failed attempts (not counted as wrong): 60 attempted, 1 failed" in page
     shard = (out / "runs" / "evil0000run1" / "shards" / "000.js").read_text()
     packed = re.fullmatch(r'TB_SHARD\(0,"([A-Za-z0-9+/=]+)"\);\n', shard).group(1)
     rows = json.loads(gzip.decompress(base64.b64decode(packed)))
