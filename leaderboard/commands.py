@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Na
     lb.add_argument("--port", type=int, default=8501)
     lb.add_argument("--host", default="localhost", help="address to serve on (0.0.0.0 to share)")
 
-    ex = sub.add_parser("export", help="write a static, self-contained HTML leaderboard and a Parquet of results")
+    ex = sub.add_parser("export", help="write a static leaderboard site (suite index, a page and a sample browser per "
+                                        "run) and Parquet of the results")
     ex.add_argument("--out", required=True, help="output folder, e.g. site/")
     ex.add_argument("--db")
     ex.add_argument("--suite", action="append", help="suite to include (repeatable; default: all)")
