@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     COMMANDS.update(leaderboard_commands.register(sub))  # leaderboard, export, compare
     COMMANDS.update(_register_grading(sub))  # regrade, grader-disagreements
     COMMANDS.update(_register_pricing(sub))  # reprice
+    COMMANDS.update(_register_sweep(sub))  # sweep
     COMMANDS.update(_register_stores(sub))  # merge, dump
     return p
 
@@ -183,6 +184,49 @@ def _register_stores(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     dp.add_argument("--out", required=True, help="folder for <table>.parquet")
     dp.add_argument("--db")
     return {"merge": cmd_merge, "dump": cmd_dump}
+
+
+def _register_sweep(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+    """`sweep`: a grid of run configurations sharing engines (logic in harness/sweep.py)."""
+    sw = sub.add_parser("sweep", help="run a grid of configurations on one set of engines (resumes; skips complete)")
+    sw.add_argument("grid", help="YAML: a run config plus `grid:` (key: [values...]) and/or `configs:` (see "
+                                 "configs/sweep.yaml)")
+    sw.add_argument("--db", help="DuckDB store (default thinkbench.duckdb, or THINKBENCH_DB)")
+    sw.add_argument("--data-dir", help="local dataset mirror (or THINKBENCH_DATA_DIR)")
+    sw.add_argument("--ray-address", help="join a running Ray cluster (e.g. auto or host:6379)")
+    sw.add_argument("--workers", type=int, help="engine actors (default: one per GPU, or 1 on CPU)")
+    sw.add_argument("--limit", type=int, help="first N problems only (not comparable with full runs)")
+    sw.add_argument("--prices", help="price file over configs/prices.yaml (or THINKBENCH_PRICES)")
+    sw.add_argument("--plot", help="where to write the accuracy-vs-tokens PNG (default out/<suite>.png)")
+    sw.add_argument("--dry-run", action="store_true", help="print the grid and what is already stored; run nothing")
+    return {"sweep": cmd_sweep}
+
+
+def cmd_sweep(a: argparse.Namespace) -> int:
+    from harness.sweep import sweep  # noqa: PLC0415 - deferred: Ray loads only for runs
+
+    flags = {"db": a.db, "data_dir": a.data_dir, "ray_address": a.ray_address, "workers": a.workers,
+             "limit": a.limit, "prices": a.prices}
+    results = sweep(a.grid, flags, dry_run=a.dry_run)
+    if a.dry_run or not results:
+        return 0
+    for entry, s in results:
+        acc = s.correct / s.done if s.done else 0.0
+        print(f"{entry.number:>3} run {s.run_id} {s.status}: {s.done}/{s.n_problems} problems, accuracy {acc:.3f}, "
+              f"{s.generated_tokens / max(1, s.done):.1f} generated tokens/problem | {entry.label()}")
+    from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
+
+    store = Store(results[0][0].plan.cfg.db, read_only=True)
+    suites: dict[str, list[str]] = {}
+    for entry, s in results:
+        suites.setdefault(entry.plan.suite.name, []).append(s.run_id)
+    for suite, run_ids in suites.items():  # the whole sweep on one compute-matched leaderboard per suite
+        try:
+            _report(store, suite, a.plot if len(suites) == 1 else None, run_ids)
+        except UserError as e:
+            print(f"\nno report for {suite}: {e}")
+    statuses = {s.status for _, s in results}
+    return EXIT_CAPPED if "capped" in statuses else 0 if statuses == {"complete"} else 1
 
 
 def _overrides(a: argparse.Namespace) -> dict[str, Any]:

@@ -7,6 +7,7 @@ Where the data comes from, where results go and how many workers serve are not p
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -114,19 +115,28 @@ class RunConfig(BaseModel):
                 "suite": self.suite, "data_dir": self.data_dir, "limit": self.limit}
 
 
+def read_yaml(path: str, what: str = "config file", flag: str = "--config") -> dict[str, Any]:
+    """A YAML mapping from `path`, or a one-line error naming the file and the fix."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{what} {p} does not exist; check the {flag} path")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise UserError(f"{what} {p} is not valid YAML ({str(e).splitlines()[0]}); fix the file") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{what} {p} must hold a mapping (suite:, model:, strategy: ...)")
+    return data
+
+
 def load_config(path: str | None, overrides: dict[str, Any]) -> RunConfig:
     """File first, flags on top; a flag left unset (None) does not override the file."""
-    data: dict[str, Any] = {}
-    if path:
-        p = Path(path)
-        if not p.is_file():
-            raise UserError(f"config file {p} does not exist; check the --config path")
-        try:
-            data = yaml.safe_load(p.read_text()) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise UserError(f"config file {p} is not valid YAML ({str(e).splitlines()[0]}); fix the file") from None
-        if not isinstance(data, dict):
-            raise UserError(f"config file {p} must hold a mapping (suite:, model:, strategy: ...)")
+    return config_from(read_yaml(path) if path else {}, overrides)
+
+
+def config_from(data: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
+    """A config from a mapping with dotted-key overrides on top (`strategy.params.n: 8`); None overrides nothing."""
+    data = copy.deepcopy(data)
     for key, value in overrides.items():
         if value is None:
             continue

@@ -1,5 +1,8 @@
 """The driver's loop: one queue of problems, engine actors pulling from it, graders, batched commits.
 
+A queue item belongs to a `Lane`: one run's strategy, grader, pricing, caps and progress. A single run is one
+lane; a sweep drives many runs' lanes through the same actors, so one engine serves every configuration.
+
 Problems go to whichever healthy actor has room (dynamic assignment). An actor that dies fails its
 in-flight calls with `RayActorError`: those problems go back to the queue (bounded retries, then a
 failed attempt is stored with the error), the actor is pinged until Ray has restarted it (on this
@@ -80,6 +83,28 @@ def grade_batch(grader: Grader, run_id: str, items: list[tuple[Problem, int, Att
 
 
 @dataclass
+class Lane:
+    """One run's share of a dispatch: how its problems are solved (on the actor's lane `key`), graded, priced
+    and capped, and the figures its session record needs."""
+
+    run_id: str
+    strategy: str
+    params: dict[str, Any]
+    grader_ref: Any
+    costing: Costing
+    key: str = ""  # the actor-side lane: suite view, seed and verifier its problems are solved with
+    budget: Budget | None = None  # cost caps; None: no cap
+    capped: bool = False  # dispatch stopped at a cap (or on an unpriced attempt) with problems left undispatched
+    todo: int = 0  # problems this session has to do
+    done: int = 0  # graded this session
+    pending: int = 0  # dispatched and not yet graded
+    generated_tokens: int = 0
+
+
+Item = tuple[Lane, int, Problem]
+
+
+@dataclass
 class WorkerState:
     name: str
     handle: Any
@@ -117,34 +142,36 @@ class _Batch:
 
 @dataclass
 class Dispatcher:
-    run_id: str
     workers: list[WorkerState]
-    grader_ref: Any
     store: Store
     progress: Progress
-    costing: Costing
-    strategy: str
-    params: dict[str, Any]
+    lanes: list[Lane]
     inflight_per_worker: int
     commit_every: int = 16
     commit_seconds: float = 5.0
     driver_cpu_seconds: float = 0.0
-    budget: Budget | None = None  # cost caps; None: no cap
-    capped: bool = False  # dispatch stopped at a cap (or on an unpriced attempt) with problems left undispatched
     _events: list[dict[str, Any]] = field(default_factory=list)
-    _queue: deque[tuple[int, Problem]] = field(default_factory=deque)
-    _retries: dict[str, int] = field(default_factory=dict)
-    _inflight: dict[Any, tuple[WorkerState, int, Problem]] = field(default_factory=dict)  # solve ref -> what
+    _queue: deque[Item] = field(default_factory=deque)
+    _retries: dict[tuple[str, str], int] = field(default_factory=dict)  # (run, problem) -> retries
+    _inflight: dict[Any, tuple[WorkerState, Lane, int, Problem]] = field(default_factory=dict)  # solve ref -> what
     _pings: dict[Any, WorkerState] = field(default_factory=dict)  # health checks of suspect actors
-    _grading: dict[Any, int] = field(default_factory=dict)  # grading task -> attempts it grades
+    _grading: dict[Any, Lane] = field(default_factory=dict)  # grading task -> the lane whose attempts it grades
     _batch: "_Batch" = field(default_factory=lambda: _Batch())
     _last_commit: float = field(default_factory=time.monotonic)
 
-    def event(self, worker: str | None, kind: str, problem_id: str | None = None, detail: str = "") -> None:
-        self._events.append({"run_id": self.run_id, "occurred_at": datetime.now(timezone.utc).replace(tzinfo=None),
-                             "worker": worker, "kind": kind, "problem_id": problem_id, "detail": detail[:2000]})
+    @property
+    def capped(self) -> bool:
+        return any(lane.capped for lane in self.lanes)
 
-    def run(self, todo: list[tuple[int, Problem]]) -> None:
+    def event(self, worker: str | None, kind: str, problem_id: str | None = None, detail: str = "",
+              lane: Lane | None = None) -> None:
+        """Recorded on `lane`'s run; an event of a worker (no lane) on every run it serves."""
+        at = datetime.now(timezone.utc).replace(tzinfo=None)
+        for run_id in [lane.run_id] if lane is not None else [x.run_id for x in self.lanes]:
+            self._events.append({"run_id": run_id, "occurred_at": at, "worker": worker, "kind": kind,
+                                 "problem_id": problem_id, "detail": detail[:2000]})
+
+    def run(self, todo: list[Item]) -> None:
         """Drive every problem through the actors until each is graded and committed (or failed for good)."""
         cpu0 = time.process_time()
         self._queue, self._last_commit = deque(todo), time.monotonic()
@@ -154,7 +181,7 @@ class Dispatcher:
             self._assign()
             ready = self._wait()
             self.progress.render()
-            to_grade: list[tuple[Problem, int, Attempt, str]] = []
+            to_grade: dict[int, list[tuple[Problem, int, Attempt, str]]] = {}
             for ref in ready:
                 if ref in self._grading:
                     self._on_graded(ref)
@@ -162,8 +189,9 @@ class Dispatcher:
                     self._on_ping(ref)
                 else:
                     self._on_attempt(ref, to_grade)
-            if to_grade:
-                self._grading[grade_batch.remote(self.grader_ref, self.run_id, to_grade, self.costing)] = len(to_grade)
+            for i, items in to_grade.items():  # one grading task per lane and round
+                lane = self.lanes[i]
+                self._grading[grade_batch.remote(lane.grader_ref, lane.run_id, items, lane.costing)] = lane
             if self._batch.rows and (len(self._batch.rows) >= self.commit_every
                                      or time.monotonic() - self._last_commit > self.commit_seconds):
                 self._commit()
@@ -176,22 +204,35 @@ class Dispatcher:
             w = min((w for w in self.workers if w.status == "ok"), key=lambda w: w.load, default=None)
             if w is None or w.load >= self.inflight_per_worker:
                 return
-            if not self._within_budget():
+            item = self._next_item()
+            if item is None:
                 return
-            index, problem = self._queue.popleft()
-            self._inflight[w.handle.solve.remote(problem.question(), self.strategy, self.params)] = (w, index, problem)
+            lane, index, problem = item
+            ref = w.handle.solve.remote(problem.question(), lane.strategy, lane.params, lane.key)
+            self._inflight[ref] = (w, lane, index, problem)
             w.load += 1
+            lane.pending += 1
 
-    def _within_budget(self) -> bool:
-        """Whether the cost caps allow one more problem; once they refuse, the queue is dropped for good."""
-        if self.budget is None:
-            return True
-        verdict = "stop" if self.capped else self.budget.verdict(
-            len(self._inflight) + sum(self._grading.values()), FIRST_WAVE_PER_WORKER * len(self.workers))
-        if verdict == "stop":
-            self.capped = True
-            self._queue.clear()  # left for a rerun with a higher cap; problems requeued later are dropped too
-        return verdict == "go"
+    def _next_item(self) -> Item | None:
+        """The first queued problem its run's caps let go now (a capped run's problems leave the queue)."""
+        for pos, item in enumerate(self._queue):
+            verdict = self._verdict(item[0])
+            if verdict == "go":
+                del self._queue[pos]
+                return item
+            if verdict == "stop":  # left for a rerun with a higher cap; problems requeued later are dropped too
+                self._queue = deque(x for x in self._queue if x[0] is not item[0])
+                return self._next_item()
+        return None
+
+    def _verdict(self, lane: Lane) -> str:
+        """go / wait / stop for one more problem of `lane` under its caps; once they refuse, for good."""
+        if lane.budget is None:
+            return "go"
+        first_wave = FIRST_WAVE_PER_WORKER * len(self.workers)
+        verdict = "stop" if lane.capped else lane.budget.verdict(lane.pending, first_wave)
+        lane.capped = lane.capped or verdict == "stop"
+        return verdict
 
     def _wait(self) -> list[Any]:
         """Whatever is ready within a second: at least one reference, plus all others already done."""
@@ -203,12 +244,15 @@ class Dispatcher:
         return list(ready)
 
     def _on_graded(self, ref: Any) -> None:
-        self._grading.pop(ref, None)
+        lane = self._grading.pop(ref)
         for graded in ray.get(ref):
             self._batch.add(graded)
             row = graded[0]
-            if self.budget is not None:
-                self.budget.add(row)
+            lane.pending -= 1
+            lane.done += 1
+            lane.generated_tokens += int(row["generated_tokens"] or 0)
+            if lane.budget is not None:
+                lane.budget.add(row)
             self.progress.update(bool(row["correct"]), int(row["generated_tokens"] or 0), row["error"] is not None,
                                  row["error"])
 
@@ -236,53 +280,57 @@ class Dispatcher:
             self.event(w.name, "worker_recovered")
         w.incident = ""
 
-    def _on_attempt(self, ref: Any, to_grade: list[tuple[Problem, int, Attempt, str]]) -> None:
-        w, index, problem = self._inflight.pop(ref)
+    def _on_attempt(self, ref: Any, to_grade: dict[int, list[tuple[Problem, int, Attempt, str]]]) -> None:
+        w, lane, index, problem = self._inflight.pop(ref)
         w.load -= 1
         try:
             attempt: Attempt = ray.get(ref)
         except ray.exceptions.RayActorError as e:
-            failed = self._on_actor_error(w, index, problem, e)
+            failed = self._on_actor_error(w, lane, index, problem, e)
             if failed is None:
                 return
             attempt = failed
         except EngineDead as e:  # raised in the actor; Ray's error is a subclass of it
-            failed = self._on_engine_dead(w, index, problem, getattr(e, "cause", e))
+            failed = self._on_engine_dead(w, lane, index, problem, getattr(e, "cause", e))
             if failed is None:
                 return
             attempt = failed
         w.problems += 1
         w.generated_tokens += attempt.ledger.generated_tokens
         w.busy_seconds += attempt.ledger.wall_seconds
-        to_grade.append((problem, index, attempt, w.name))
+        to_grade.setdefault(self.lanes.index(lane), []).append((problem, index, attempt, w.name))
 
-    def _on_actor_error(self, w: WorkerState, index: int, problem: Problem, e: Exception) -> Attempt | None:
+    def _on_actor_error(self, w: WorkerState, lane: Lane, index: int, problem: Problem,
+                        e: Exception) -> Attempt | None:
         """Requeue the problem (bounded retries) and ping the actor; past the retries, a failed attempt."""
         w.failures += 1
-        self.event(w.name, "actor_error", problem.id, _cause(e))
+        self.event(w.name, "actor_error", problem.id, _cause(e), lane)
         if w.status == "ok":
             w.status, w.incident = "suspect", "actor"
             # Retried across Ray's restart of the actor; fails only once it is dead for good.
             self._pings[w.handle.ping.options(max_task_retries=10).remote()] = w
-        return self._retry(w, index, problem, f"worker died ({_cause(e)})")
+        return self._retry(w, lane, index, problem, f"worker died ({_cause(e)})")
 
-    def _on_engine_dead(self, w: WorkerState, index: int, problem: Problem, e: BaseException) -> Attempt | None:
+    def _on_engine_dead(self, w: WorkerState, lane: Lane, index: int, problem: Problem,
+                        e: BaseException) -> Attempt | None:
         """The actor lives but its engine died (and it is building a new one): the first problem to say so records
         the death and pings the actor for the new engine; every one of them is requeued within its retries."""
         w.failures += 1
         if w.status == "ok":
             w.status, w.incident = "suspect", "engine"
-            self.event(w.name, "engine_dead", problem.id, _cause(e))
+            self.event(w.name, "engine_dead", problem.id, _cause(e), lane)
             self._pings[w.handle.ping.options(max_task_retries=10).remote()] = w  # survives the actor dying too
-        return self._retry(w, index, problem, f"engine died ({_cause(e)})")
+        return self._retry(w, lane, index, problem, f"engine died ({_cause(e)})")
 
-    def _retry(self, w: WorkerState, index: int, problem: Problem, why: str) -> Attempt | None:
+    def _retry(self, w: WorkerState, lane: Lane, index: int, problem: Problem, why: str) -> Attempt | None:
         """Back to the queue while the problem has retries left; then a failed attempt that says why."""
-        self._retries[problem.id] = self._retries.get(problem.id, 0) + 1
-        if self._retries[problem.id] <= MAX_PROBLEM_RETRIES:
-            self._queue.append((index, problem))
+        key = (lane.run_id, problem.id)
+        self._retries[key] = self._retries.get(key, 0) + 1
+        if self._retries[key] <= MAX_PROBLEM_RETRIES:
+            lane.pending -= 1
+            self._queue.append((lane, index, problem))
             return None
-        self.event(w.name, "problem_failed", problem.id, f"{why}; retries exhausted")
+        self.event(w.name, "problem_failed", problem.id, f"{why}; retries exhausted", lane)
         return Attempt(problem.id, None, None, [], Ledger(),
                        error=f"{why} on each of {MAX_PROBLEM_RETRIES + 1} tries; rerun to retry it"[:2000])
 

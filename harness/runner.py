@@ -15,8 +15,9 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from itertools import chain, zip_longest
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 import ray
 from ray.util.placement_group import placement_group, remove_placement_group
@@ -28,7 +29,7 @@ from harness import __version__
 from harness.compute import Costing
 from harness.config import RunConfig
 from harness.config import run_id as make_run_id
-from harness.dispatch import Budget, Dispatcher, WorkerState
+from harness.dispatch import Budget, Dispatcher, Item, Lane, WorkerState
 from harness.grading import Grader
 from harness.models import EMBEDDED_ALIASES, EMBEDDED_NAME, resolve_model
 from harness.placement import Plan, make_plan
@@ -37,7 +38,7 @@ from harness.progress import Progress
 from harness.solve import SuiteView
 from harness.store import RunStart, Store
 from harness.strategies import get_strategy, make_params
-from harness.worker import EngineWorker
+from harness.worker import EngineWorker, WorkerLane
 from suites import Suite, load_suite
 
 
@@ -234,59 +235,84 @@ def _cap_note(plan: RunPlan, store: Store, budget: Budget | None) -> str:
 
 
 def _execute(plan: RunPlan, store: Store, out: TextIO, budget: Budget | None = None) -> None:
-    """Start the engine actors, drive the queue through them, and record how the session ended."""
-    cfg, rid = plan.cfg, plan.run_id
+    progress = Progress(len(plan.suite.problems), f"run {plan.run_id}", already_done=len(plan.done), stream=out)
+    drive([(plan, budget)], store, out, progress, f"run {plan.run_id}")
+
+
+def drive(runs: list[tuple[RunPlan, Budget | None]], store: Store, out: TextIO, progress: Progress, name: str,
+          on_lanes: Callable[[list[Lane]], None] | None = None) -> list[Lane]:
+    """Start one set of engine actors for `runs` (one model and engine; a sweep passes several), drive all their
+    problems through one queue, and record how each run's session ended. Returns the runs' lanes."""
+    first = runs[0][0]
+    cfg = first.cfg
     init_ray(cfg.ray_address)
-    placement = make_plan(cfg, ray.cluster_resources(), len(plan.suite.problems), len(plan.todo), *_nodes())
-    view = SuiteView(plan.suite.template, plan.suite.extract, plan.suite.vote_key)
+    placement = make_plan(cfg, ray.cluster_resources(), sum(len(p.suite.problems) for p, _ in runs),
+                          sum(len(p.todo) for p, _ in runs), *_nodes())
     print(f"starting {len(placement.workers)} engine worker(s)...", file=out)
-    workers, groups, names = _start_actors(cfg, placement, view, rid)
+    workers, groups, names = _start_actors(cfg, placement, {p.run_id: _worker_lane(p) for p, _ in runs},
+                                           name.replace(" ", "-"))
     try:
-        costing = _start_engines(store, plan, workers, names, placement)
+        lanes = [Lane(p.run_id, p.cfg.strategy.name, p.cfg.strategy.params, ray.put(Grader.of(p.suite)),
+                      _start_engines(store, p, workers, names, placement), key=p.run_id, budget=b, todo=len(p.todo))
+                 for p, b in runs]
     except BaseException:
         _stop_actors(workers, groups)
         raise
-    progress = Progress(len(plan.suite.problems), f"run {rid}", already_done=len(plan.done), stream=out)
+    if on_lanes is not None:
+        on_lanes(lanes)
     dispatcher = Dispatcher(
-        run_id=rid, workers=[WorkerState(p.name, w) for p, w in zip(placement.workers, workers)],
-        grader_ref=ray.put(Grader.of(plan.suite)), store=store, progress=progress, costing=costing,
-        strategy=cfg.strategy.name, params=cfg.strategy.params,
-        inflight_per_worker=placement.inflight_per_worker, commit_every=cfg.commit_every, budget=budget)
-    status, error = "complete", None
+        workers=[WorkerState(p.name, w) for p, w in zip(placement.workers, workers)], store=store, progress=progress,
+        lanes=lanes, inflight_per_worker=placement.inflight_per_worker, commit_every=cfg.commit_every)
+    outcomes: list[tuple[str, str | None]] = [("complete", None)] * len(runs)
     drive_start = time.perf_counter()
     try:
-        dispatcher.run(plan.todo)
-        status, error = _stop_reason(plan, dispatcher)
-        if error is not None:
-            raise UserError(error)
+        dispatcher.run(_interleave(runs, lanes))
+        outcomes = [_stop_reason(p, lane) for (p, _), lane in zip(runs, lanes)]
     except KeyboardInterrupt:
-        status = "interrupted"
+        outcomes = [("interrupted", None)] * len(runs)
         raise
     except RuntimeError as e:
-        status, error = "failed", str(e)
-        raise UserError(f"run {rid} failed: {e}; rerun the same command to resume") from None
+        outcomes = [("failed", str(e))] * len(runs)
+        raise UserError(f"{name} failed: {e}; rerun the same command to resume") from None
     finally:
         progress.close()
-        _finish(plan, store, dispatcher, progress, time.perf_counter() - drive_start, status, error)
+        for (plan, _), lane, (status, error) in zip(runs, lanes, outcomes):
+            _finish(plan, store, dispatcher, lane, time.perf_counter() - drive_start, status, error)
         _stop_actors(workers, groups)
+    errors = [error for _, error in outcomes if error is not None]
+    if errors:
+        raise UserError(errors[0])
+    return lanes
 
 
-def _stop_reason(plan: RunPlan, dispatcher: Dispatcher) -> tuple[str, str | None]:
+def _worker_lane(plan: RunPlan) -> WorkerLane:
+    view = SuiteView(plan.suite.template, plan.suite.extract, plan.suite.vote_key)
+    return WorkerLane(view, plan.cfg.seed, plan.cfg.actor_context())
+
+
+def _interleave(runs: list[tuple[RunPlan, Budget | None]], lanes: list[Lane]) -> list[Item]:
+    """Problem by problem across the runs, so the runs' requests for one prompt reach the engine together and
+    its prefix cache serves them all."""
+    per_run = [[(lane, i, p) for i, p in plan.todo] for (plan, _), lane in zip(runs, lanes)]
+    return [item for item in chain.from_iterable(zip_longest(*per_run)) if item is not None]
+
+
+def _stop_reason(plan: RunPlan, lane: Lane) -> tuple[str, str | None]:
     """(status, error) of a session the dispatcher finished: complete or capped, or incomplete with an error when an
     attempt came back without dollars under a dollars cap (a model it called has no price)."""
-    budget = dispatcher.budget
+    budget = lane.budget
     if budget is not None and budget.unpriced:
         return "incomplete", (f"run {plan.run_id} stopped: an attempt came back without dollars (a model it called "
                               "has no price), so --max-dollars cannot be enforced; price every model the run calls "
                               "in a price file (--prices FILE) and rerun to resume")
-    return ("capped", None) if dispatcher.capped else ("complete", None)
+    return ("capped", None) if lane.capped else ("complete", None)
 
 
 def _start_engines(store: Store, plan: RunPlan, workers: list[Any], names: list[str], placement: Plan) -> Costing:
     """Build every actor's engine; record what was built where. Returns what prices the run's compute."""
     rid = plan.run_id
     try:
-        infos = ray.get([w.start.remote() for w in workers])
+        infos = ray.get([w.lane_info.remote(rid) for w in workers])
     except ray.exceptions.RayTaskError as e:
         cause = e.cause if isinstance(getattr(e, "cause", None), Exception) else e
         store.end_run(rid, "failed", str(cause)[:500])
@@ -315,19 +341,23 @@ def _start_engines(store: Store, plan: RunPlan, workers: list[Any], names: list[
     return Costing(policy_params, verifier_params, pricing, verifier_model, plan.model, others)
 
 
-def _finish(plan: RunPlan, store: Store, dispatcher: Dispatcher, progress: Progress, seconds: float, status: str,
+def _finish(plan: RunPlan, store: Store, dispatcher: Dispatcher, lane: Lane, seconds: float, status: str,
             error: str | None) -> None:
     """Store this session's figures and the run's status, whatever ended it."""
     dispatcher.flush_events()
     # Throughput of this session's generation phase (engines ready -> last commit) and the driver's own
-    # CPU cost per problem, for benchmarks; per-worker throughput and failures for observability.
+    # CPU cost per problem, for benchmarks; per-worker throughput and failures for observability. In a sweep
+    # the seconds and the workers are the whole sweep's (its runs shared them).
+    todo = sum(x.todo for x in dispatcher.lanes)
     session: dict[str, Any] = {
-        "problems": len(plan.todo), "seconds": seconds, "generated_tokens": progress.tokens,
-        "driver_cpu_ms_per_problem": 1000 * dispatcher.driver_cpu_seconds / max(1, len(plan.todo))}
-    if dispatcher.budget is not None:  # the caps this session ran under, and the one that stopped it
-        b = dispatcher.budget
+        "problems": len(plan.todo), "seconds": seconds, "generated_tokens": lane.generated_tokens,
+        "driver_cpu_ms_per_problem": 1000 * dispatcher.driver_cpu_seconds / max(1, todo)}
+    if len(dispatcher.lanes) > 1:
+        session["shared_with_runs"] = [x.run_id for x in dispatcher.lanes if x is not lane]
+    if lane.budget is not None:  # the caps this session ran under, and the one that stopped it
+        b = lane.budget
         session["caps"] = {"max_dollars": b.max_dollars, "max_total_tokens": b.max_tokens,
-                           "stopped_by": b.hit if dispatcher.capped else None}
+                           "stopped_by": b.hit if lane.capped else None}
     store.update_manifest(plan.run_id, {"last_session": session,
                                         "worker_stats": [w.stats() for w in dispatcher.workers]})
     stored = len(store.completed_problems(plan.run_id))
@@ -342,15 +372,15 @@ def _nodes() -> tuple[int, float]:
     return len(alive), max((float(n.get("Resources", {}).get("GPU", 0)) for n in alive), default=0.0)
 
 
-def _start_actors(cfg: RunConfig, plan: Plan, view: SuiteView, rid: str) -> tuple[list, list, list[str]]:
-    """Named actors (so operators and tests can find them), restartable once on failure."""
+def _start_actors(cfg: RunConfig, plan: Plan, lanes: dict[str, WorkerLane], name: str) -> tuple[list, list, list[str]]:
+    """Named actors (so operators and tests can find them), restartable on failure; each serves every lane."""
     actor_cls = ray.remote(EngineWorker)
     workers, groups, names = [], [], []
     session = f"{os.getpid()}-{int(time.time())}"  # a rerun of the run gets fresh names
     for wp in plan.workers:
         options: dict[str, Any] = {"num_gpus": wp.num_gpus, "num_cpus": wp.num_cpus, "max_restarts": 2,
                                    "max_concurrency": max(1000, cfg.max_inflight),
-                                   "name": f"thinkbench-{rid}-{wp.name}-{session}", "namespace": "thinkbench",
+                                   "name": f"thinkbench-{name}-{wp.name}-{session}", "namespace": "thinkbench",
                                    "lifetime": None}
         if wp.bundles:
             pg = placement_group(list(wp.bundles), strategy="STRICT_PACK")
@@ -360,8 +390,9 @@ def _start_actors(cfg: RunConfig, plan: Plan, view: SuiteView, rid: str) -> tupl
             groups.append(pg)
             options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
                 placement_group=pg, placement_group_capture_child_tasks=True)
-        workers.append(actor_cls.options(**options).remote(cfg.engine.model_dump(), cfg.model, cfg.seed, view,
-                                                           wp.name, cfg.actor_context()))
+        first = next(iter(lanes.values()))
+        workers.append(actor_cls.options(**options).remote(cfg.engine.model_dump(), cfg.model, cfg.seed, first.view,
+                                                           wp.name, cfg.actor_context(), lanes))
         names.append(options["name"])
     return workers, groups, names
 

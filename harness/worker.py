@@ -19,6 +19,7 @@ import json
 import os
 import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import ray
@@ -34,11 +35,24 @@ from harness.verifiers import Verifier, make_verifier
 from harness.verifiers.spec import ENGINE_OPTIONS, GoldCheck
 
 MAX_ENGINE_RESTARTS = 5  # engine deaths one actor recovers from by itself; past them its restart is Ray's
+# Before a rebuild blocks this actor's event loop (vLLM's engine starts synchronously, for a minute on CPU), the calls
+# that found the engine dead get this long to send their EngineDead to the driver, which requeues them elsewhere.
+RESTART_GRACE_S = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerLane:
+    """What solving one run's problems needs besides the engine: a sweep's actors serve several runs, each on a
+    lane of its own (suite view, seed, and the verifier and suite of `RunConfig.actor_context()`)."""
+
+    view: SuiteView
+    seed: int
+    context: dict[str, Any]
 
 
 class EngineWorker:
     def __init__(self, engine_cfg: dict[str, Any], model_spec: str, seed: int, view: SuiteView, name: str,
-                 context: dict[str, Any] | None = None) -> None:
+                 context: dict[str, Any] | None = None, lanes: dict[str, WorkerLane] | None = None) -> None:
         self.engine_cfg = engine_settings(engine_cfg)
         self.engine_spec = ENGINES.get(self.engine_cfg.kind)
         self.model_spec = model_spec
@@ -49,8 +63,11 @@ class EngineWorker:
         self._starting: asyncio.Future[dict[str, Any]] | None = None
         self.verifier: Verifier | None = None
         self.judge: Engine | None = None  # a judge's own engine, when it has its own model or server
+        self.policy_params: int | None = None  # the policy model's parameter count, once built
         self.context = context or {}  # RunConfig.actor_context()
-        self._gold: GoldCheck | None = None
+        self.lanes = {"": WorkerLane(view, seed, self.context), **(lanes or {})}
+        self._lane_verifiers: dict[str, asyncio.Future[Verifier | None]] = {}  # by verifier settings
+        self._gold: dict[str, GoldCheck] = {}  # by suite
         self.model_name = model_spec  # the resolved model's name once built
         self._stage_engines: dict[str, asyncio.Future[Engine]] = {}  # a cascade's served stages, built once
         self._generation = 0  # engines built so far, less one: a call knows which engines it ran on
@@ -81,16 +98,35 @@ class EngineWorker:
         info.update({"worker": self.name, "host": socket.gethostname(), "pid": os.getpid(),
                      "model_path": model.path, "policy_params": policy_params})
         self.model_name = model.name
+        self.policy_params = policy_params
         if vcfg:
-            gold = self._gold_check() if vcfg.spec.reads_gold else None
-            judge, judge_params, options = engine, policy_params, dict(vcfg.options)
-            if vcfg.separate_engine:
-                judge, judge_params = await self._judge_engine(vcfg)
-                self.judge = judge
-                options = {k: v for k, v in options.items() if k not in ENGINE_OPTIONS}
-            self.verifier = verifier = make_verifier(vcfg.kind, vcfg.model, options, judge, gold, judge_params)
+            self.verifier = verifier = await self._make_verifier(vcfg, self.context)
             info["verifier"] = {**verifier.info(), "parameters": verifier.parameters, "oracle": verifier.oracle}
         return info
+
+    async def _make_verifier(self, vcfg: VerifierConfig, context: dict[str, Any]) -> Verifier:
+        """The verifier a lane scores with, on the policy's engine or a judge engine of its own."""
+        assert self.engine is not None  # built first
+        gold = self._gold_check(context) if vcfg.spec.reads_gold else None
+        judge, judge_params, options = self.engine, self.policy_params, dict(vcfg.options)
+        if vcfg.separate_engine:
+            judge, judge_params = await self._judge_engine(vcfg)
+            self.judge = judge
+            options = {k: v for k, v in options.items() if k not in ENGINE_OPTIONS}
+        return make_verifier(vcfg.kind, vcfg.model, options, judge, gold, judge_params)
+
+    async def _verifier_of(self, lane: WorkerLane) -> Verifier | None:
+        """A lane's verifier: the actor's own when its settings match, else built once per settings."""
+        settings = lane.context.get("verifier")
+        if settings == self.context.get("verifier"):
+            return self.verifier
+        key = json.dumps(settings, sort_keys=True)
+        if key not in self._lane_verifiers:
+            self._lane_verifiers[key] = asyncio.ensure_future(self._lane_verifier(settings, lane.context))
+        return await self._lane_verifiers[key]
+
+    async def _lane_verifier(self, settings: dict[str, Any] | None, context: dict[str, Any]) -> Verifier | None:
+        return await self._make_verifier(VerifierConfig(**settings), context) if settings else None
 
     def _policy_cfg(self, vcfg: VerifierConfig) -> EngineSettings:
         """The policy's engine settings when a judge model shares its GPU: the judge's memory share comes off."""
@@ -115,18 +151,28 @@ class EngineWorker:
         return make_engine(self.engine_cfg.with_memory_share(vcfg.own_engine_share), model, self.seed), \
             parameter_count(model.path)
 
-    def _gold_check(self) -> GoldCheck:
+    def _gold_check(self, context: dict[str, Any]) -> GoldCheck:
         """Gold answers for oracle bounds only: the suite is loaded here, never handed to strategies."""
-        if self._gold is None:
+        key = json.dumps([context["suite"], context.get("data_dir"), context.get("limit")])
+        if key not in self._gold:
             from suites import load_suite  # noqa: PLC0415 - only oracle bounds load the suite (gold) on an actor
 
-            suite = load_suite(self.context["suite"], self.context.get("data_dir"), self.context.get("limit"))
+            suite = load_suite(context["suite"], context.get("data_dir"), context.get("limit"))
             problems = {p.id: p for p in suite.problems}
             def gold(question: Question, text: str) -> bool:
                 return bool(suite.grade(text, problems[question.id]).correct)
 
-            self._gold = gold
-        return self._gold
+            self._gold[key] = gold
+        return self._gold[key]
+
+    async def lane_info(self, lane: str) -> dict[str, Any]:
+        """`start()`'s record as one lane's run sees it: that lane's verifier in place of the actor's own."""
+        info = dict(await self.start())
+        info.pop("verifier", None)
+        verifier = await self._verifier_of(self.lanes[lane])
+        if verifier is not None:
+            info["verifier"] = {**verifier.info(), "parameters": verifier.parameters, "oracle": verifier.oracle}
+        return info
 
     async def ping(self) -> dict[str, Any]:
         """Health check after a failure; a restarted actor (fresh __init__), or one whose engine died, rebuilds its
@@ -135,16 +181,18 @@ class EngineWorker:
         return {"worker": self.name, "node_id": ray.get_runtime_context().get_node_id(),
                 "engine_deaths": self.engine_deaths, "restart_seconds": self.restart_seconds}
 
-    async def solve(self, question: Question, strategy: str, params: dict[str, Any]) -> Attempt:
+    async def solve(self, question: Question, strategy: str, params: dict[str, Any], lane: str = "") -> Attempt:
         await self.start()  # a no-op once built; rebuilds after Ray restarted this actor or an engine died
         assert self.engine is not None  # built by start()
         engine, generation = self.engine, self._generation  # what this call runs on, even if it dies meanwhile
+        on = self.lanes[lane]
+        verifier = await self._verifier_of(on)
         oracle = None
-        if (self.verifier is not None and self.verifier.oracle) or params.get("difficulty_from") == "oracle":
-            oracle = functools.partial(self._gold_check(), question)
+        if (verifier is not None and verifier.oracle) or params.get("difficulty_from") == "oracle":
+            oracle = functools.partial(self._gold_check(on.context), question)
         try:
-            attempt = await solve(engine, self.view, question, strategy, params, self.seed, self.verifier,
-                                  oracle, model=self.model_name, engines=self.engine_for)
+            attempt = await solve(engine, on.view, question, strategy, params, on.seed, verifier, oracle,
+                                  model=self.model_name, engines=self.engine_for)
         except EngineDead:
             self._engine_died(generation)
             raise
@@ -173,7 +221,7 @@ class EngineWorker:
             return
         self.engine_deaths += 1
         old = [e for e in (self.engine, self.judge) if e is not None]
-        self.engine, self.judge, self.verifier = None, None, None
+        self.engine, self.judge, self.verifier, self._lane_verifiers = None, None, None, {}
         if self.engine_deaths >= 2:  # dying again: most often out of memory, so less in flight
             self.engine_cfg = self.engine_cfg.shrunk()
         self._starting = asyncio.ensure_future(self._rebuild(old))
@@ -182,6 +230,7 @@ class EngineWorker:
         """Free the dead engines (a GPU's memory first of all), then build anew; past `MAX_ENGINE_RESTARTS` fail,
         so that the driver restarts the whole actor."""
         t0 = time.perf_counter()
+        await asyncio.sleep(RESTART_GRACE_S)
         for engine in old:
             try:
                 await engine.close()
