@@ -105,8 +105,17 @@ def summary_line(run_id: str, status: str, attempted: int, n_problems: int, fail
     return f"run {run_id} {status}: {attempted}/{n_problems} problems, {acc}, {per}"
 
 
-def failure_lines(causes: list[tuple[str, int]], failed: int) -> list[str]:
-    """`  3 failed: PromptTooLong: prompt of 130 tokens exceeds ...` for the commonest causes (none: no lines)."""
-    lines = [f"  {n} failed: {short_cause(cause)}" for cause, n in causes]
-    rest = failed - sum(n for _, n in causes)
-    return lines + ([f"  {rest} failed for other causes (thinkbench show RUN lists the events)"] if rest > 0 else [])
+def failure_lines(causes: list[tuple[str, int]], failed: int, shown: int = 3) -> list[str]:
+    """`  5 failed: PromptTooLong: prompt of 106 tokens exceeds ... (and 4 like it)` for the commonest causes: errors
+    that differ only in their numbers (token counts, statuses) are one cause, shown by its first example."""
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for cause, n in causes:
+        groups.setdefault(re.sub(r"\d+", "#", short_cause(cause)), []).append((short_cause(cause), n))
+    ranked = sorted(groups.values(), key=lambda g: -sum(n for _, n in g))[:shown]
+    lines = []
+    for g in ranked:
+        total = sum(n for _, n in g)
+        like = f" (and {total - g[0][1]} like it)" if total > g[0][1] else ""
+        lines.append(f"  {total} failed: {g[0][0]}{like}")
+    rest = failed - sum(sum(n for _, n in g) for g in ranked)
+    return lines + ([f"  {rest} failed for other causes (stored in each attempt's error)"] if rest > 0 else [])

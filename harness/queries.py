@@ -59,8 +59,8 @@ COUNT_FAILED = "SELECT count(*) FROM attempts WHERE run_id=? AND error IS NOT NU
 """(count,) of a run's failed attempts."""
 
 FAILURE_CAUSES = ("SELECT split_part(error, chr(10), 1) AS cause, count(*) FROM attempts WHERE run_id=? AND error IS "
-                  "NOT NULL GROUP BY cause ORDER BY count(*) DESC, cause LIMIT 3")
-"""(first line of the error, attempts) of a run's three commonest failure causes (`thinkbench run`'s last lines)."""
+                  "NOT NULL GROUP BY cause ORDER BY count(*) DESC, cause LIMIT 1000")
+"""(first line of the error, attempts) of a run's commonest failure causes (`thinkbench run`'s last lines)."""
 
 ATTEMPT_TOTALS = ("SELECT count(*), coalesce(sum(CASE WHEN correct THEN 1 ELSE 0 END),0), "
                   "coalesce(sum(generated_tokens),0) FROM attempts WHERE run_id=?")

@@ -219,9 +219,11 @@ def test_progress_counts_failures_apart_with_their_cause():
         "graded, 10.0 generated tokens/problem")
     assert summary_line("r1", "complete", 48, 48, 0, 24, 480).startswith("run r1 complete: 48/48 problems, accuracy "
                                                                           "0.500 over 48 graded")
-    assert failure_lines([("EngineDead: x", 40), ("PromptTooLong: y", 3)], 45) == [
-        "  40 failed: EngineDead: x", "  3 failed: PromptTooLong: y",
-        "  2 failed for other causes (thinkbench show RUN lists the events)"]
+    assert failure_lines([("EngineDead: x", 40), ("PromptTooLong: prompt of 106 tokens exceeds 96", 1),
+                          ("PromptTooLong: prompt of 130 tokens exceeds 96", 2), ("KeyError: b", 1),
+                          ("ValueError: a", 1)], 45) == [
+        "  40 failed: EngineDead: x", "  3 failed: PromptTooLong: prompt of 106 tokens exceeds 96 (and 2 like it)",
+        "  1 failed: KeyError: b", "  1 failed for other causes (stored in each attempt's error)"]
 
 
 # -- failed attempts are not wrong answers, in every view ------------------------------------------------------
