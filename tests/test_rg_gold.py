@@ -99,3 +99,16 @@ def test_stricter_checkers_decide_and_disagreements_show(all_tasks):
     assert not g.correct and g.score == pytest.approx(0.3 + 0.7 * (len(pairs) - 1) / len(pairs))
     assert g.reason.startswith(f"rg score {g.score:.2f}; ")
     assert spec.second_opinion(f"<answer>{flipped}</answer>", p) is False  # agrees: no disagreement stored
+
+
+def test_verifiers_run_bounded(all_tasks):
+    """simple_integration hands the answer to sympy, which never returns on `9**9**9**9`: the verifier's process is
+    killed at the deadline (a grader timeout, not a wrong answer) and the next score gets a fresh one."""
+    from evaluators.graders import rg_bounded
+
+    p, _ = _first(all_tasks, "simple_integration")
+    ref = p.reference
+    with pytest.raises(rg_bounded.VerifierTimeout):
+        rg_bounded.score("simple_integration", ref["rg_config"], "9**9**9**9", ref["rg_entry"], deadline_s=1.0)
+    assert rg_bounded.score("simple_integration", ref["rg_config"], ref["rg_entry"]["answer"], ref["rg_entry"]) == (
+        "ok", 1.0)

@@ -12,7 +12,6 @@ with reasoning-gym's full-score verdict as the second opinion (disagreements are
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import re
 from dataclasses import replace
@@ -20,6 +19,7 @@ from typing import Any, Callable
 
 from core.grade import Grade
 from core.records import Problem
+from evaluators.graders import rg_bounded
 from evaluators.graders.expression import extract as expression_extract
 from evaluators.graders.expression import grade_expression
 from evaluators.logic import expr, kk
@@ -57,26 +57,17 @@ def vote_key(answer: str) -> str:
     return " ".join(answer.split()).lower()
 
 
-_DATASETS: dict[tuple[str, str], Any] = {}
-
-
-def _dataset(task: str, config: Any) -> Any:
-    """The task's dataset object, whose score_answer may read its config; one per config per process."""
-    key = (task, repr(config))  # configs are unhashable dataclasses; their repr names every field
-    if key not in _DATASETS:
-        factory = importlib.import_module("reasoning_gym.factory")  # on first use: importing it takes a second
-        _DATASETS[key] = factory.DATASETS[task][0](config=config)
-    return _DATASETS[key]
-
-
 def rg_score(response: str, problem: Problem) -> tuple[float, str | None]:
-    """reasoning-gym's raw score of the response's answer (0 where its verifier raises), and any error."""
+    """reasoning-gym's raw score of the response's answer (0 where its verifier raises or overruns), and why not.
+    Asked of a bounded worker process (`rg_bounded`): its verifiers may hand model text to sympy."""
     ref = problem.reference
-    dataset = _dataset(ref["rg_task"], ref["rg_config"])
     try:
-        return float(dataset.score_answer(extract(response), ref["rg_entry"])), None
-    except Exception as e:  # noqa: BLE001 - its verifiers raise many kinds on malformed answers (int('x'), parsers)
-        return 0.0, type(e).__name__
+        status, value = rg_bounded.score(ref["rg_task"], ref["rg_config"], extract(response), ref["rg_entry"])
+    except rg_bounded.VerifierTimeout:
+        return 0.0, "timeout"
+    except rg_bounded.VerifierFailed:
+        return 0.0, "died"
+    return (float(value), None) if status == "ok" else (0.0, str(value))
 
 
 def _own(response: str, problem: Problem) -> Grade:
@@ -85,6 +76,9 @@ def _own(response: str, problem: Problem) -> Grade:
     answer = extract(response)
     if answer is None:
         return Grade(False, None, f"rg score {score:.2f}; no final answer", VERSION, "invalid", score)
+    if error in ("timeout", "died"):  # a grader failure, counted apart from wrong answers
+        return Grade(False, answer, f"rg verifier {error} (bounded at {rg_bounded.DEADLINE_S:g} s)", VERSION,
+                     "timeout" if error == "timeout" else "error", None)
     if error is not None:
         return Grade(False, answer, f"rg score 0.00; its verifier raised {error}", VERSION, "invalid", score)
     verdict = score >= 1.0
