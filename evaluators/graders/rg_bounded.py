@@ -9,6 +9,7 @@ Thread-safe: concurrent callers (regrade's threads) borrow one idle child each.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pickle
@@ -80,11 +81,24 @@ class _Child:
             self.proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
 
 
 _IDLE: queue.LifoQueue[_Child] = queue.LifoQueue()
 _PID = [os.getpid()]
 _LOCK = threading.Lock()
+
+
+@atexit.register
+def shutdown() -> None:
+    """Stop the idle children (they would also exit on their own once this process's end of the pipe closes)."""
+    if _PID[0] != os.getpid():
+        return
+    while not _IDLE.empty():
+        _IDLE.get_nowait().kill()
 
 
 def score(task: str, config: Any, answer: str | None, entry: dict[str, Any],
