@@ -80,22 +80,25 @@ def model_name(cfg: RunConfig) -> str:
 
 
 def init_ray(address: str | None) -> None:
+    """Join `address` (--ray-address), else the cluster RAY_ADDRESS names (Ray's own convention), else start a
+    fresh local instance."""
     if ray.is_initialized():
         return
+    address = address or os.environ.get("RAY_ADDRESS") or None
     env = {"VLLM_LOGGING_LEVEL": os.environ.get("VLLM_LOGGING_LEVEL", "WARNING"),
            "TOKENIZERS_PARALLELISM": "false"}
     if "THINKBENCH_CACHE" in os.environ:
         env["THINKBENCH_CACHE"] = os.environ["THINKBENCH_CACHE"]
     try:
         # No address: always a fresh local instance on loopback (never a cluster some other process left
-        # running); `--ray-address auto` joins the machine's cluster on purpose.
-        local: dict[str, Any] = {} if address else {"_node_ip_address": "127.0.0.1"}
+        # running); `--ray-address auto` (or RAY_ADDRESS=auto) joins the machine's cluster on purpose.
+        local: dict[str, Any] = {} if address and address != "local" else {"_node_ip_address": "127.0.0.1"}
         ray.init(address=address or "local", include_dashboard=False, **local,
                  log_to_driver=bool(os.environ.get("THINKBENCH_VERBOSE")),
                  logging_level=logging.ERROR, runtime_env={"env_vars": env})
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise UserError(f"cannot join Ray cluster at {address!r} ({str(e).splitlines()[0][:120]}); "
-                        "check --ray-address") from None
+                        "check --ray-address (or RAY_ADDRESS)") from None
 
 
 @dataclass(frozen=True)

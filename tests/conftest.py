@@ -22,18 +22,33 @@ DATA = REPO.parent / "shared" / "datasets"
 THINKBENCH = str(Path(sys.executable).parent / "thinkbench")
 
 
-@pytest.fixture(scope="module")
-def ray_address():
-    """One local Ray cluster for a module's runs: each `thinkbench run --ray-address` joins it instead of starting
-    Ray itself (several seconds a run)."""
-    import ray
-    from ray.cluster_utils import Cluster
+_CLUSTER: list = []  # the session's one local Ray cluster, started by the first test that needs it
 
-    if ray.is_initialized():
-        ray.shutdown()
-    c = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1"})
-    yield c.address
-    c.shutdown()
+
+def session_ray_address() -> str:
+    """The session's Ray cluster: `thinkbench run`s of the tests join it (a second each) instead of starting Ray
+    themselves (several seconds each)."""
+    if not _CLUSTER:
+        import ray
+        from ray.cluster_utils import Cluster
+
+        if ray.is_initialized():
+            ray.shutdown()
+        _CLUSTER.append(Cluster(initialize_head=True, connect=False,
+                                head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1"}))
+    return _CLUSTER[0].address
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cluster():
+    yield
+    if _CLUSTER:
+        _CLUSTER.pop().shutdown()
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> str:
+    return session_ray_address()
 
 
 @pytest.fixture(scope="session")
@@ -42,9 +57,16 @@ def data_dir() -> Path:
     return DATA
 
 
+RAY_COMMANDS = ("run", "sweep")  # the subcommands that start or join Ray
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
             timeout: float = 900) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess. Runs join the session's Ray cluster (RAY_ADDRESS) unless the test names a cluster
+    or passes an environment of its own (its engine actors then inherit it from a Ray of the run's own)."""
     full_env = {**os.environ, "THINKBENCH_DATA_DIR": str(DATA), **(env or {})}
+    if args and args[0] in RAY_COMMANDS and env is None and "--ray-address" not in args:
+        full_env.setdefault("RAY_ADDRESS", session_ray_address())
     return subprocess.run([THINKBENCH, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
 
 
