@@ -99,6 +99,8 @@ def test_stricter_checkers_decide_and_disagreements_show(all_tasks):
     assert not g.correct and g.score == pytest.approx(0.3 + 0.7 * (len(pairs) - 1) / len(pairs))
     assert g.reason.startswith(f"rg score {g.score:.2f}; ")
     assert spec.second_opinion(f"<answer>{flipped}</answer>", p) is False  # agrees: no disagreement stored
+    quoted = f'One of them says "{p.answer}". Hmm, hard to say.'  # no final answer, only a quoted statement
+    assert spec.grade(quoted, p).status == "invalid"
 
 
 def test_verifiers_run_bounded(all_tasks):

@@ -129,7 +129,13 @@ def as_knights(text: str) -> str:
 
 
 def _knights_knaves(response: str, problem: Problem) -> Grade:
-    return kk.grade(as_knights(response), problem.answer)
+    """Our K&K checker on the answer the prompt asks for: a response with no final-answer marker (tags, boxed,
+    'final answer:') has none, where the mirror suite's checker would read its last paragraph (which may only
+    quote a statement of the puzzle)."""
+    text = as_knights(response)
+    if answer_region(text, multiline=True) is None:
+        return Grade.wrong(None, "no final answer", VERSION, "invalid")
+    return kk.grade(text, problem.answer)
 
 
 def _kk_extract(response: str) -> str | None:
