@@ -130,7 +130,7 @@ def test_graders_are_registered_with_stored_versions():
     rg = {g.name: g.version for g in GRADERS.specs() if g.name.startswith("rg")}
     assert set(rg) == {"rg", "rg_countdown", "rg_puzzle24", "rg_knights_knaves", "rg_game_of_life_halting"}
     assert len(set(rg.values())) == 1 and next(iter(rg.values())).startswith("rg-1+")  # + reasoning-gym's release
-    assert versions == {"bbh": "bbh-1", "code": "code-sandbox-2", "countdown": "countdown-1", "game24": "game24-1",
+    assert versions == {"bbh": "bbh-1", "code": "code-sandbox-3", "countdown": "countdown-1", "game24": "game24-1",
                         "knights_knaves": "kk-1", "math": "math-2.0", "zebra": "zebra-1"}
 
 

@@ -12,7 +12,9 @@ from evaluators.code.client import default_sandbox
 from evaluators.code.jobs import Job, Outcome
 from evaluators.code.limits import Limits
 
-GRADER_VERSION = "code-sandbox-2"  # 2: timeouts by CPU time; load-caused timeouts retried
+# 2: timeouts by CPU time; load-caused timeouts retried. 3: sockets, System V IPC and chmod/utime/xattr refused
+# (a program relying on them now fails).
+GRADER_VERSION = "code-sandbox-3"
 DEFAULT_TIMEOUT_S = 10.0
 
 
