@@ -10,7 +10,6 @@ configuration (model, strategy, parameters, selection method) is one line across
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,15 @@ from suites.base import parse_suite_name
 from suites.spec import SUITES
 
 BY = "level"
+MAX_LABEL = 100  # characters of a configuration's label in the table (longer ones lose their middle)
+
+
+def fit(label: str, width: int) -> str:
+    """The label within `width`, keeping its head (model, strategy) and its tail (the selection method)."""
+    if len(label) <= width:
+        return label
+    tail = label.rsplit(" · ", 1)[-1]
+    return f"{label[:max(0, width - len(tail) - 3)]}… {tail}"[:width]
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,8 @@ def table(db: str | Path | None, sweep: Sweep, axis: str = "generated", budget: 
 def format_table(df: pd.DataFrame, sweep: Sweep, axis: str) -> str:
     """Configurations down, levels across: accuracy [95% interval] and the k read at the level's budget."""
     levels = sorted(df.level.unique())
-    width, first = 22, 64
+    width = 22
+    first = min(max(len(x) for x in df.label) + 2, MAX_LABEL + 2)
     head = [f"difficulty sweep {sweep.title}: accuracy by {BY} at matched {curves.AXES[axis]}",
             f"{'':<{first}}" + "".join(f"{f'{BY} {lv}':>{width}}" for lv in levels),
             f"{'budget':<{first}}" + "".join(f"{df[df.level == lv].budget.iloc[0]:>{width}.4g}" for lv in levels)]
@@ -112,7 +121,7 @@ def format_table(df: pd.DataFrame, sweep: Sweep, axis: str) -> str:
             r = row.iloc[0]
             k = "" if r.method == "as_run" else f" k={int(r.k)}"
             cells.append(f"{f'{100 * r.accuracy:.1f}% [{100 * r.lo:.0f},{100 * r.hi:.0f}]{k}':>{width}}")
-        lines.append(f"{textwrap.shorten(label, first - 1):<{first}}" + "".join(cells))
+        lines.append(f"{fit(label, first - 2):<{first}}" + "".join(cells))
     return "\n".join(head + lines)
 
 
@@ -128,7 +137,7 @@ def plot(df: pd.DataFrame, sweep: Sweep, axis: str, path: Path) -> Path:
     for label in labels:
         d = df[df.label == label].sort_values("level")
         err = np.vstack([d.accuracy - d.lo, d.hi - d.accuracy]).clip(min=0)
-        ax.errorbar(d.level, d.accuracy, yerr=err, marker="o", capsize=3, label=textwrap.shorten(label, 110))
+        ax.errorbar(d.level, d.accuracy, yerr=err, marker="o", capsize=3, label=fit(label, 110))
     ax.set_xticks(sorted(df.level.unique()))
     ax.set_xlabel(f"{BY} (curriculum difficulty)")
     ax.set_ylabel("accuracy (95% bootstrap interval)")

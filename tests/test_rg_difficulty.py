@@ -10,7 +10,7 @@ import pytest
 from core.errors import UserError
 from harness.cli import main
 from leaderboard import synthetic
-from leaderboard.difficulty import find_sweep
+from leaderboard.difficulty import find_sweep, fit
 
 V = "version=0.1.25"
 
@@ -51,6 +51,8 @@ def test_difficulty_table_and_plot(store, tmp_path, capsys):
     assert "level 0" in out and "level 2" in out and "budget" in out
     rows = [ln for ln in out.splitlines() if ln.startswith(("strong", "weak"))]
     assert len(rows) == 2 and all("majority@k" in ln for ln in rows)  # one line per configuration
+    long = fit("big · cascade stages=" + "x" * 200 + " · best-of-k (verifier)", 60)
+    assert len(long) <= 60 and long.startswith("big · cascade") and long.endswith("best-of-k (verifier)")
     strong, weak = rows
     accs = [float(x) for x in re.findall(r"(\d+\.\d)% \[", strong)]
     assert len(accs) == 3 and accs[0] > accs[2]  # harder levels, lower accuracy
