@@ -1,6 +1,6 @@
-"""reasoning-gym suites end to end on the embedded model: two tasks, a few problems each, served by the session's one
-vLLM server (no engine start of their own). One task graded by reasoning-gym's verifier, one by our checker with
-reasoning-gym's verdict as the second opinion; the raw score leads every stored reason."""
+"""reasoning-gym suites end to end on the embedded model: two tasks, a few problems each, in one sweep served by
+the session's one vLLM server (no engine start of their own). One task graded by reasoning-gym's verifier, one by
+our checker with reasoning-gym's verdict as the second opinion; the raw score leads every stored reason."""
 
 from __future__ import annotations
 
@@ -20,13 +20,19 @@ TASKS = ["rg:basic_arithmetic:level=0,size=4,seed=1", "rg:knights_knaves:size=4,
 
 
 def test_rg_tasks_run_and_store_raw_scores(tmp_path, vllm_server, ray_address):
+    """Both tasks in one `thinkbench sweep` (one CLI start, one set of engine actors)."""
     base, _ = vllm_server
     db = tmp_path / "rg.duckdb"
-    for suite in TASKS:
-        proc = run_cli("run", "--ray-address", ray_address, "--suite", suite, "--engine", "openai", "--base-url", base,
-                       "--strategy", "self_consistency", "--n", "2", "--temperature", "0.7", "--max-tokens", "64",
-                       "--db", str(db), cwd=tmp_path)
-        assert proc.returncode == 0, proc.stderr[-3000:]
+    grid = tmp_path / "rg.yaml"
+    grid.write_text(f"""
+engine: {{kind: openai, base_url: "{base}"}}
+strategy: {{name: self_consistency, params: {{n: 2, temperature: 0.7, max_tokens: 64}}}}
+grid:
+  suite: [{", ".join(f'"{t}"' for t in TASKS)}]
+""")
+    proc = run_cli("sweep", str(grid), "--ray-address", ray_address, "--db", str(db), "--plot",
+                   str(tmp_path / "p.png"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     con = duckdb.connect(str(db), read_only=True)
     runs = con.execute("SELECT suite, identity, manifest FROM runs ORDER BY suite").fetchall()
     attempts = con.execute("SELECT a.problem_id, a.correct, a.grade_reason, a.grader_version, a.grade_status, r.suite "
