@@ -21,8 +21,18 @@ HASH_SEED = "0"
 Request = tuple[str, Any]  # (task, config): config carries size and seed
 
 
+_MADE: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (task, repr(config)) -> entries, for repeated loads
+_KEEP = 32
+
+
 def entries(task: str, config: Any) -> list[dict[str, Any]]:
-    return entries_many([(task, config)])[0]
+    """The entries of one config; kept per process, since a sweep loads one suite for each of its strategies."""
+    key = (task, repr(config))  # a config's repr names every field, size and seed included
+    if key not in _MADE:
+        if len(_MADE) >= _KEEP:
+            _MADE.pop(next(iter(_MADE)))
+        _MADE[key] = entries_many([(task, config)])[0]
+    return _MADE[key]
 
 
 def entries_many(requests: list[Request]) -> list[list[dict[str, Any]]]:
