@@ -316,7 +316,8 @@ def _start_and_wait_first(args: list[str], db, cwd, dispatching: bool = False):
 
     from tests.conftest import DATA, THINKBENCH
 
-    env = {**os.environ, "THINKBENCH_DATA_DIR": str(DATA)}
+    # A Ray of the run's own unless it names a cluster: its engine core is then among its descendants, to be killed.
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"} | {"THINKBENCH_DATA_DIR": str(DATA)}
     log = open(cwd / "run.log", "w")  # closed by `_finish`
     proc = subprocess.Popen([THINKBENCH, *args, "--db", str(db)], cwd=cwd, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
