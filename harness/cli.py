@@ -20,6 +20,7 @@ from harness import queries
 from leaderboard import commands as leaderboard_commands
 
 if TYPE_CHECKING:
+    from harness.runner import RunSummary
     from harness.store import Store
 
 Handler = Callable[[argparse.Namespace], int]
@@ -202,6 +203,17 @@ def _register_sweep(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     return {"sweep": cmd_sweep}
 
 
+def _summary_lines(store: Store, summary: RunSummary, suffix: str = "") -> list[str]:
+    """How a run ended: failures apart from wrong answers, with their commonest causes."""
+    from harness.progress import failure_lines, summary_line  # noqa: PLC0415 - deferred like the runner
+
+    failed = store.count_failed(summary.run_id)
+    head = summary_line(summary.run_id, summary.status, summary.done, summary.n_problems, failed, summary.correct,
+                        summary.generated_tokens)
+    causes = store.query(queries.FAILURE_CAUSES, [summary.run_id]) if failed else []
+    return [head + suffix, *failure_lines(causes, failed)]
+
+
 def cmd_sweep(a: argparse.Namespace) -> int:
     from harness.sweep import sweep  # noqa: PLC0415 - deferred: Ray loads only for runs
 
@@ -210,13 +222,11 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     results = sweep(a.grid, flags, dry_run=a.dry_run)
     if a.dry_run or not results:
         return 0
-    for entry, s in results:
-        acc = s.correct / s.done if s.done else 0.0
-        print(f"{entry.number:>3} run {s.run_id} {s.status}: {s.done}/{s.n_problems} problems, accuracy {acc:.3f}, "
-              f"{s.generated_tokens / max(1, s.done):.1f} generated tokens/problem | {entry.label()}")
     from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     store = Store(results[0][0].plan.cfg.db, read_only=True)
+    for entry, s in results:
+        print("\n".join(_summary_lines(store, s, f" | {entry.label()}")))
     suites: dict[str, list[str]] = {}
     for entry, s in results:
         suites.setdefault(entry.plan.suite.name, []).append(s.run_id)
@@ -263,15 +273,10 @@ def cmd_run(a: argparse.Namespace) -> int:
     summary = run(cfg, dry_run=a.dry_run)
     if a.dry_run:
         return 0
-    from harness.progress import failure_lines, summary_line  # noqa: PLC0415 - deferred like the runner
     from harness.store import Store  # noqa: PLC0415 - deferred: DuckDB loads only for commands that read a store
 
     store = Store(cfg.db, read_only=True)
-    failed = store.count_failed(summary.run_id)
-    print(summary_line(summary.run_id, summary.status, summary.done, summary.n_problems, failed, summary.correct,
-                       summary.generated_tokens))
-    for line in failure_lines(store.query(queries.FAILURE_CAUSES, [summary.run_id]) if failed else [], failed):
-        print(line)
+    print("\n".join(_summary_lines(store, summary)))
     suite = store.run_record(summary.run_id)["suite"]
     try:
         _report(store, suite, a.plot)
