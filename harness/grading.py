@@ -66,7 +66,7 @@ def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, att
             "cached_prompt_tokens": s.cached_prompt_tokens, "generated_tokens": s.generated_tokens,
             "extracted": s.extracted, "vote_key": vote_key(s.extracted) if s.extracted is not None else None,
             "correct": g.correct, "grade_status": g.status, "score": s.score, "mean_logprob": s.mean_logprob,
-            "meta": json.dumps(s.meta) if s.meta else None,
+            "meta": json.dumps(s.meta) if s.meta else None, "grade_score": g.score,
         })
     if attempt.error is not None:
         final = Grade.wrong(None, (attempt.error.strip().splitlines() or ["failed"])[0][:500], "-", "error")
@@ -89,6 +89,7 @@ def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, att
         "committed_at": datetime.now(timezone.utc).replace(tzinfo=None),
         "dollars": costing.dollars(attempt.calls, led.verifier_tokens),
         "critical_path_seconds": critical_path_seconds(attempt.calls) if attempt.calls else None,
+        "grade_score": final.score,  # a grader's partial credit (reasoning-gym's score); correct only at full score
     }
     return row, sample_rows, disagreements, call_rows(run_id, problem.id, attempt.calls, costing)
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: the calls table, attempts.dollars and attempts.critical_path_seconds; 3: run_provenance
+# 2: the calls table, attempts.dollars and attempts.critical_path_seconds; 3: run_provenance; 4: grade_score
+SCHEMA_VERSION = 4
 DEFAULT_DB = "thinkbench.duckdb"
 
 SCHEMA = """
@@ -81,6 +82,8 @@ CREATE TABLE IF NOT EXISTS run_provenance (
 );
 ALTER TABLE attempts ADD COLUMN IF NOT EXISTS dollars DOUBLE;
 ALTER TABLE attempts ADD COLUMN IF NOT EXISTS critical_path_seconds DOUBLE;
+ALTER TABLE attempts ADD COLUMN IF NOT EXISTS grade_score DOUBLE;
+ALTER TABLE samples ADD COLUMN IF NOT EXISTS grade_score DOUBLE;
 """
 
 ATTEMPT_COLS = [
@@ -88,7 +91,7 @@ ATTEMPT_COLS = [
     "correct", "grade_status", "grade_reason", "grader_version", "n_samples", "prompt_tokens",
     "cached_prompt_tokens", "generated_tokens", "reasoning_tokens", "verifier_tokens", "engine_calls",
     "verifier_calls", "wall_seconds", "flops", "worker", "error", "meta", "committed_at", "dollars",
-    "critical_path_seconds",
+    "critical_path_seconds", "grade_score",
 ]
 CALL_COLS = [
     "run_id", "problem_id", "call_idx", "model", "stage", "started_at", "first_token_at", "finished_at", "seconds",
@@ -101,6 +104,7 @@ DISAGREEMENT_COLS = ["run_id", "problem_id", "sample_idx", "response", "gold", "
 SAMPLE_COLS = [
     "run_id", "problem_id", "sample_idx", "text", "finish_reason", "prompt_tokens", "cached_prompt_tokens",
     "generated_tokens", "extracted", "vote_key", "correct", "grade_status", "score", "mean_logprob", "meta",
+    "grade_score",
 ]
 
 
@@ -319,13 +323,13 @@ class Store:
         """
         with self.connect() as con, _transaction(con):
             if sample_grades:
-                con.executemany("UPDATE samples SET correct=?, grade_status=? "
+                con.executemany("UPDATE samples SET correct=?, grade_status=?, grade_score=? "
                                 "WHERE run_id=? AND problem_id=? AND sample_idx=?",
-                                [[g.correct, g.status, run_id, pid, idx] for pid, idx, g in sample_grades])
+                                [[g.correct, g.status, g.score, run_id, pid, idx] for pid, idx, g in sample_grades])
             if final_grades:
-                con.executemany("UPDATE attempts SET correct=?, grade_status=?, grade_reason=?, grader_version=? "
-                                "WHERE run_id=? AND problem_id=?",
-                                storable([[g.correct, g.status, g.reason, g.grader_version, run_id, pid]
+                con.executemany("UPDATE attempts SET correct=?, grade_status=?, grade_reason=?, grader_version=?, "
+                                "grade_score=? WHERE run_id=? AND problem_id=?",
+                                storable([[g.correct, g.status, g.reason, g.grader_version, g.score, run_id, pid]
                                           for pid, g in final_grades]))
             con.execute("DELETE FROM grader_disagreements WHERE run_id=? AND grader_version=?",
                         [run_id, grader_version])

@@ -82,6 +82,7 @@ def _frames(rid: str, c: SynthConfig, r: np.random.Generator, pid: np.ndarray, g
         "generated_tokens": gen.ravel(), "extracted": key.ravel(), "vote_key": key.ravel(),
         "correct": (right & ~missing).ravel(), "grade_status": np.where((right & ~missing).ravel(), "correct", "wrong"),
         "score": score.ravel() if score is not None else np.nan, "mean_logprob": np.nan, "meta": None,
+        "grade_score": np.nan,
     })[SAMPLE_COLS]
     samples["text"] = "Reasoning ... the answer is " + samples["extracted"].fillna("?")
     counts = pd.DataFrame({"k": key.ravel(), "p": np.repeat(np.arange(P), n)}).dropna()
@@ -100,6 +101,7 @@ def _frames(rid: str, c: SynthConfig, r: np.random.Generator, pid: np.ndarray, g
         "worker": "w0", "error": None, "meta": None, "committed_at": pd.Timestamp.now(),
         # priced like a small API model (USD 0.15 / 0.60 per million input / output tokens)
         "dollars": (prompt * 0.15 + gen.sum(axis=1) * 0.60) / 1e6, "critical_path_seconds": gen.max(axis=1) / 50.0,
+        "grade_score": np.nan,
     })[ATTEMPT_COLS]
     return att, samples
 

@@ -57,6 +57,22 @@ def data_dir() -> Path:
     return DATA
 
 
+def stored_attempts(db) -> int:
+    """Attempts a store holds so far (0 while it does not exist yet or is being written): for tests that act mid-run."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return 0
+    try:
+        return con.execute("SELECT count(*) FROM attempts").fetchone()[0]
+    except duckdb.Error:
+        return 0
+    finally:
+        con.close()
+
+
 RAY_COMMANDS = ("run", "sweep")  # the subcommands that start or join Ray
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from harness.engines.base import Prompt, SamplingParams
 from harness.engines.openai_engine import OpenAIEngine
-from tests.conftest import DATA, THINKBENCH, run_cli
+from tests.conftest import DATA, THINKBENCH, run_cli, stored_attempts
 
 pytestmark = pytest.mark.e2e
 
@@ -33,19 +33,6 @@ def _snapshot(db):
                         "ORDER BY problem_id, sample_idx").fetchall(),
             con.execute("SELECT run_id, status FROM runs").fetchall(),
         )
-    finally:
-        con.close()
-
-
-def _count(db) -> int:
-    try:
-        con = duckdb.connect(str(db), read_only=True)
-    except duckdb.Error:
-        return 0
-    try:
-        return con.execute("SELECT count(*) FROM attempts").fetchone()[0]
-    except duckdb.Error:
-        return 0
     finally:
         con.close()
 
@@ -76,11 +63,11 @@ def test_vllm_run_sigkill_resume_equals_uninterrupted(tmp_path, vllm_server, ray
     proc = subprocess.Popen([THINKBENCH, *SAMPLED, "--config", str(cfg), "--db", str(killed_db)], cwd=tmp_path,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 400
-    while time.time() < deadline and _count(killed_db) < 3 and proc.poll() is None:
+    while time.time() < deadline and stored_attempts(killed_db) < 3 and proc.poll() is None:
         time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
-    done = _count(killed_db)
+    done = stored_attempts(killed_db)
     assert 3 <= done < 10, f"kill should land mid-run, {done} stored"
 
     resumed = run_cli(*SAMPLED, "--db", str(killed_db), cwd=tmp_path)

@@ -19,7 +19,7 @@ from harness.engines.base import EngineDead, GenerateResult, Prompt, PromptTooLo
 from harness.engines.openai_engine import OpenAIEngine
 from harness.progress import Progress, failure_lines, summary_line
 from harness.solve import describe
-from tests.conftest import run_cli
+from tests.conftest import run_cli, stored_attempts
 
 SUITE = "arith:digits=1,operators=+,n=30,seed=2"
 SC = ["--strategy", "self_consistency", "--n", "3", "--temperature", "0.7"]
@@ -294,19 +294,6 @@ def test_the_app_shows_failures_apart(failing_store, monkeypatch):
 GSM = ["--suite", "gsm8k", "--limit", "8", "--strategy", "cot", "--max-tokens", "32"]
 
 
-def _count(db) -> int:
-    try:
-        con = duckdb.connect(str(db), read_only=True)
-    except duckdb.Error:
-        return 0
-    try:
-        return con.execute("SELECT count(*) FROM attempts").fetchone()[0]
-    except duckdb.Error:
-        return 0
-    finally:
-        con.close()
-
-
 def _start_and_wait_first(args: list[str], db, cwd, dispatching: bool = False):
     """A `thinkbench run` in its own session, returned once it has stored its first problem (or, `dispatching`,
     once its engines are up and problems are going out: a fast server would finish 8 problems before a poll)."""
@@ -323,7 +310,7 @@ def _start_and_wait_first(args: list[str], db, cwd, dispatching: bool = False):
                             stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 600
     def started() -> bool:
-        return "] 0/8 problems" in (cwd / "run.log").read_text() if dispatching else _count(db) >= 1
+        return "] 0/8 problems" in (cwd / "run.log").read_text() if dispatching else stored_attempts(db) >= 1
 
     while time.time() < deadline and not started() and proc.poll() is None:
         time.sleep(0.1)

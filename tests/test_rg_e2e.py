@@ -35,9 +35,12 @@ grid:
     assert proc.returncode == 0, proc.stderr[-3000:]
     con = duckdb.connect(str(db), read_only=True)
     runs = con.execute("SELECT suite, identity, manifest FROM runs ORDER BY suite").fetchall()
-    attempts = con.execute("SELECT a.problem_id, a.correct, a.grade_reason, a.grader_version, a.grade_status, r.suite "
-                           "FROM attempts a JOIN runs r USING (run_id) ORDER BY r.suite, a.problem_id").fetchall()
+    attempts = con.execute("SELECT a.problem_id, a.correct, a.grade_reason, a.grader_version, a.grade_status, r.suite, "
+                           "a.grade_score FROM attempts a JOIN runs r USING (run_id) "
+                           "ORDER BY r.suite, a.problem_id").fetchall()
     n_samples = con.execute("SELECT count(*) FROM samples").fetchone()[0]
+    sample_scores = con.execute("SELECT s.correct, s.grade_score, s.grade_status, r.suite FROM samples s "
+                                "JOIN runs r USING (run_id)").fetchall()
     con.close()
     version = catalog.version()
     assert [r[0] for r in runs] == [f"rg:basic_arithmetic:level=0,size=4,seed=1,version={version}",
@@ -48,12 +51,16 @@ grid:
     graded = [a for a in attempts if a[3] != "-"]  # "-": the strategy stood by no answer (no vote), nothing to grade
     print("rg e2e attempts:", attempts)
     assert graded
-    for pid, correct, reason, grader_version, status, suite in graded:
+    for pid, correct, reason, grader_version, status, suite, stored in graded:
         assert pid.startswith("rg-") and grader_version == f"rg-1+{version}"
         score = float(re.match(r"rg score (\d\.\d\d)", reason).group(1))  # the raw partial credit, stored
-        assert 0.0 <= score <= 1.0
+        assert 0.0 <= score <= 1.0 and stored is not None and abs(stored - score) < 0.005, (reason, stored)
         if suite.startswith("rg:basic_arithmetic"):
             assert bool(correct) == (score == 1.0)  # reasoning-gym decides: correct exactly at full score
         assert bool(correct) == (status == "correct")
+    scored = [(c, s, suite) for c, s, status, suite in sample_scores if status not in ("timeout", "error")]
+    assert scored and all(s is not None and 0.0 <= s <= 1.0 for _, s, _ in scored), "every sample keeps its score"
+    assert all(bool(c) == (s == 1.0) for c, s, suite in scored if suite.startswith("rg:basic_arithmetic")), \
+        "where reasoning-gym decides, a sample is correct exactly at full score"
     print("rg e2e accuracy:", {s.split(":")[1]: sum(bool(a[1]) for a in attempts if a[5] == s) / 4
                                for s in {a[5] for a in attempts}})

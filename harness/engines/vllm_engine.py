@@ -17,12 +17,13 @@ off; measured on the embedded model on 2 CPU cores, see bench/cost_latency.py.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import Field
@@ -179,6 +180,8 @@ class VLLMEngine:
         from vllm import SamplingParams as VSP  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
         from vllm.sampling_params import RequestOutputKind  # noqa: PLC0415 - heavy import (seconds); only processes that build a model pay it
 
+        if params.temperature == 0.0 and params.n > 1:
+            return await self._greedy_copies(prompt, params)
         token_ids = self.render(prompt)
         budget = self.settings.max_model_len - len(token_ids)
         if budget <= 0:
@@ -217,6 +220,21 @@ class VLLMEngine:
             meta=meta,
         )
 
+    async def _greedy_copies(self, prompt: Prompt, params: SamplingParams) -> GenerateResult:
+        """vLLM refuses n > 1 at temperature 0, which a grid of temperatures reaches: n greedy requests of one each
+        (n copies of one answer, each generated and so charged, as a server bills n choices; the prefix cache
+        shares their prompt)."""
+        parts = await asyncio.gather(*(self.generate(prompt, replace(params, n=1)) for _ in range(params.n)))
+        firsts = [p.first_token_seconds for p in parts if p.first_token_seconds is not None]
+        return GenerateResult(
+            completions=[c for p in parts for c in p.completions],
+            prompt_tokens=sum(p.prompt_tokens for p in parts),
+            cached_prompt_tokens=sum(p.cached_prompt_tokens for p in parts),
+            wall_seconds=max(p.wall_seconds for p in parts),
+            first_token_seconds=min(firsts) if firsts else None,
+            meta=parts[0].meta,
+        )
+
     def _completions(self, final: Any, params: SamplingParams) -> list[Completion]:
         completions = []
         for c in sorted(final.outputs, key=lambda o: o.index):
@@ -247,6 +265,8 @@ class VLLMEngine:
             "enforce_eager": self.settings.enforce_eager or self.cpu,
             "prefix_caching": self.settings.enable_prefix_caching,
             "block_size": self._llm.vllm_config.cache_config.block_size,
+            "max_num_seqs": self._llm.vllm_config.scheduler_config.max_num_seqs,
+            "max_num_batched_tokens": self._llm.vllm_config.scheduler_config.max_num_batched_tokens,
             "seed": self.settings.seed,
             "request_metrics": self.settings.request_metrics,
         }
