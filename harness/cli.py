@@ -235,8 +235,23 @@ def cmd_sweep(a: argparse.Namespace) -> int:
             _report(store, suite, a.plot if len(suites) == 1 else None, run_ids)
         except UserError as e:
             print(f"\nno report for {suite}: {e}")
+    _difficulty(store, list(suites), a.plot)
     statuses = {s.status for _, s in results}
     return EXIT_CAPPED if "capped" in statuses else 0 if statuses == {"complete"} else 1
+
+
+def _difficulty(store: Store, suites: list[str], plot_arg: str | None) -> None:
+    """A sweep over one suite's levels ends with accuracy against level at matched compute, and its plot."""
+    from leaderboard.difficulty import of_sweep  # noqa: PLC0415 - deferred: pandas and the estimators
+
+    try:
+        shown = of_sweep(store.path, suites, _plot_path(plot_arg and f"{plot_arg}.difficulty.png",
+                                                         f"{suites[0]}-difficulty"))
+    except UserError as e:
+        print(f"\nno difficulty table: {e}")
+        return
+    if shown is not None:
+        print(f"\n{shown[0]}\n\nplot: {shown[1].resolve()}")
 
 
 def _overrides(a: argparse.Namespace) -> dict[str, Any]:

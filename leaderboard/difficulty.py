@@ -158,3 +158,19 @@ def difficulty(db: str | Path | None, spec: str, axis: str = "generated", budget
     sweep = find_sweep(snapshot.suites(db), spec)
     df = table(db, sweep, axis, budget, methods)
     return format_table(df, sweep, axis), plot(df, sweep, axis, plot_path) if plot_path else None
+
+
+def of_sweep(db: str | Path | None, suites: list[str], plot_path: Path) -> tuple[str, Path] | None:
+    """The difficulty table and PNG of a `thinkbench sweep` whose suites are one suite at several levels (the
+    sweep's own closing figure); None when its suites are not such a sweep."""
+    levelled = {parse_suite_name(s)[0] for s in suites if BY in parse_suite_name(s)[1]}
+    if len(levelled) != 1 or len(suites) < 2:
+        return None
+    try:
+        sweep = find_sweep(suites, levelled.pop())
+    except UserError:  # levels under several different settings: `thinkbench difficulty --suite` picks one
+        return None
+    if len(sweep.suites) < 2:
+        return None
+    df = table(db, sweep)
+    return format_table(df, sweep, "generated"), plot(df, sweep, "generated", plot_path)

@@ -89,3 +89,13 @@ def test_example_grid_sweeps_levels_of_one_setting():
                  for n in names]
     assert isinstance(spec.parse({"level": "0"}), RgParams)
     assert find_sweep(canonical, "rg:basic_arithmetic:size=50").suites == dict(enumerate(canonical))
+
+
+def test_a_sweep_over_levels_ends_with_the_difficulty_table(store, tmp_path):
+    """`thinkbench sweep` over one suite's levels closes with this table and plot (one command, one plot)."""
+    from leaderboard.difficulty import of_sweep
+
+    shown = of_sweep(store, [_suite(0), _suite(1), _suite(2)], tmp_path / "s.png")
+    assert shown is not None and "level 2" in shown[0] and shown[1].read_bytes()[:4] == b"\x89PNG"
+    assert of_sweep(store, ["arith:digits=1,ops=1,operators=+-*,n=50,seed=0"], tmp_path / "t.png") is None
+    assert of_sweep(store, [_suite(0)], tmp_path / "u.png") is None, "one level is no sweep over levels"
