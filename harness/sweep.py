@@ -39,17 +39,18 @@ class SweepEntry:
                         for k, v in self.settings.items()) or "(base)"
 
 
-def _flatten(node: dict[str, Any], prefix: str = "") -> dict[str, list[Any]]:
-    """`{strategy: {params: {n: [4, 8]}}}` -> `{"strategy.params.n": [4, 8]}`; every leaf must be a list."""
-    flat: dict[str, list[Any]] = {}
+def _dotted(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{strategy: {name: x, params: {n: [4, 8]}}}` -> `{"strategy.name": x, "strategy.params.n": [4, 8]}`: nested
+    mappings become dotted keys, down to one key of a params/options mapping (whose values may be mappings)."""
+    flat: dict[str, Any] = {}
     for key, value in node.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, path + "."))
-        elif isinstance(value, list) and value:
-            flat[path] = value
+        if isinstance(value, dict) and not path.endswith(("params", "options")):
+            flat.update(_dotted(value, path + "."))
+        elif isinstance(value, dict):  # a params/options mapping merges key by key
+            flat.update({f"{path}.{k}": v for k, v in value.items()})
         else:
-            raise UserError(f"sweep grid key {path} must list its values (e.g. {path}: [1, 2]); got {value!r}")
+            flat[path] = value
     return flat
 
 
@@ -59,25 +60,15 @@ def expand(data: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(grid, dict) or not isinstance(listed, list) or not all(isinstance(c, dict) for c in listed):
         raise UserError("a sweep file's `grid:` must be a mapping of keys to value lists and `configs:` a list of "
                         "mappings; see configs/sweep.yaml")
-    axes = _flatten(grid)
+    axes = _dotted(grid)
+    for path, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise UserError(f"sweep grid key {path} must list its values (e.g. {path}: [1, 2]); got {values!r}")
     combos = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
-    out = [{**_flatten_one(c), **combo} for c in listed for combo in combos]
+    out = [{**_dotted(c), **combo} for c in listed for combo in combos]
     if len(out) > MAX_CONFIGS:
         raise UserError(f"the sweep has {len(out)} configurations, over the limit of {MAX_CONFIGS}; split the grid")
     return out
-
-
-def _flatten_one(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A listed configuration's settings as dotted keys (nested mappings allowed)."""
-    flat: dict[str, Any] = {}
-    for key, value in node.items():
-        if isinstance(value, dict) and not f"{prefix}{key}".endswith(("params", "options")):
-            flat.update(_flatten_one(value, f"{prefix}{key}."))
-        elif isinstance(value, dict):  # a params/options mapping merges key by key
-            flat.update({f"{prefix}{key}.{k}": v for k, v in value.items()})
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def load_sweep(path: str, overrides: dict[str, Any]) -> tuple[list[dict[str, Any]], list[RunConfig]]:
@@ -162,8 +153,7 @@ def _run_group(group: list[SweepEntry], store: Store, out: TextIO, progress: Swe
     runs = []
     for e in group:
         plan = e.plan
-        record = store.run_record(plan.run_id) if plan.done else None
-        if not plan.todo and record is not None and record["status"] == "complete":
+        if _stored_complete(plan, store):
             continue  # already complete in the store: skipped
         budget = _budget(plan, store)
         if plan.failed:
@@ -184,14 +174,18 @@ def _run_group(group: list[SweepEntry], store: Store, out: TextIO, progress: Swe
     progress.lanes, progress.configs_done = [], progress.configs_done + len(runs)
 
 
+def _stored_complete(plan: RunPlan, store: Store) -> bool:
+    """Whether the store holds this configuration's run whole and marked complete (a sweep skips it)."""
+    return not plan.todo and bool(plan.done) and store.run_record(plan.run_id)["status"] == "complete"
+
+
 def _print_grid(entries: list[SweepEntry], store: Store, out: TextIO) -> None:
     """One line per configuration: its run id, what is stored of it, and what the grid set."""
     groups = len({share_key(e.plan.cfg) for e in entries})
     print(f"sweep: {len(entries)} configuration(s), {groups} engine group(s)", file=out)
     for e in entries:
         plan = e.plan
-        record = store.run_record(plan.run_id) if plan.done or plan.failed else None
         stored = f"{len(plan.done)}/{len(plan.suite.problems)}"
-        state = "complete" if not plan.todo and record and record["status"] == "complete" else (
+        state = "complete" if _stored_complete(plan, store) else (
             "resumes" if plan.done else "new")
         print(f"  {e.number:>3}  {plan.run_id}  {stored:>9}  {state:<9} {plan.suite.name}  {e.label()}", file=out)
