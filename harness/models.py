@@ -61,9 +61,15 @@ def convert_gguf(gguf: Path, out: Path) -> Path:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         (tmp / "thinkbench_source.json").write_text(json.dumps({"gguf": gguf.name}))
+        if (out / "config.json").is_file():
+            return out  # another process finished the same conversion first; never pull it from under its readers
         if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+            shutil.rmtree(out)  # a partial directory from before conversions were atomic
+        try:
+            tmp.rename(out)
+        except OSError:
+            if not (out / "config.json").is_file():  # not a concurrent conversion that renamed first
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -17,6 +17,14 @@ import pytest
 # setup; tests keep every Ray connection (and the CLI subprocesses they start) on loopback.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
+# Under pytest-xdist each worker's vLLM engines keep to one core of their own: two engines whose OpenMP threads
+# share cores stall each other at every barrier, and one thread has no barrier to stall at. (The binding the
+# harness picks itself is unit-tested; a user's own setting is honoured the same way.)
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw"):
+    _cpus = sorted(os.sched_getaffinity(0))
+    os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", str(_cpus[int(_WORKER[2:]) % len(_cpus)]))
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "datasets"
 THINKBENCH = str(Path(sys.executable).parent / "thinkbench")
@@ -71,6 +79,18 @@ def stored_attempts(db) -> int:
         return 0
     finally:
         con.close()
+
+
+def check_call_timings(db, calls: int) -> None:
+    """Every engine call is a row of the calls table, timed to its first token by the engine itself."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute("SELECT first_token_seconds, seconds, generated_tokens FROM calls").fetchall()
+    con.close()
+    assert len(rows) == calls
+    assert all(first is not None and 0 < first <= secs for first, secs, _ in rows), rows
+    assert all(gen > 0 for *_, gen in rows), "the in-actor engine counts every call's tokens"
 
 
 RAY_COMMANDS = ("run", "sweep")  # the subcommands that start or join Ray
@@ -208,3 +228,11 @@ def vllm_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
+def pytest_collection_modifyitems(config, items):
+    """Tests on the shared vLLM server run on one xdist worker, so a session starts one server (about a minute)."""
+    for item in items:
+        if "vllm_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("vllm_server"))

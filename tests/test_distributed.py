@@ -113,19 +113,24 @@ def test_placement_one_actor_per_gpu_and_per_tp_group(cluster, tmp_path):
     assert too_big.returncode == 2 and "GPUs" in too_big.stderr
 
 
-def _actor(db, worker: str):
-    """The engine actor by the name the run recorded in its manifest once its engines started."""
+def _worker_record(db, worker: str) -> dict:
+    """Where the run says its engine actor `worker` lives, once its engines started (read while the run writes:
+    a read-only open can meet the writer's lock, so it retries)."""
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
             workers = _manifest(db).get("workers") or []
         except (duckdb.Error, TypeError):
             workers = []
-        names = [w["actor_name"] for w in workers if w["worker"] == worker]
-        if names:
-            return ray.get_actor(names[0], namespace="thinkbench")
+        records = [w for w in workers if w["worker"] == worker]
+        if records:
+            return records[0]
         time.sleep(0.2)
     raise AssertionError(f"run never recorded its actor {worker}")
+
+
+def _actor(db, worker: str):
+    return ray.get_actor(_worker_record(db, worker)["actor_name"], namespace="thinkbench")
 
 
 def _run_with_disturbance(tmp_path, cluster, cfg: str, disturb) -> tuple[subprocess.CompletedProcess, str]:
@@ -182,8 +187,7 @@ def test_lost_node_work_moves_to_the_others(cluster, tmp_path):
     by_id = {n.node_id: n for n in nodes}
 
     def remove_w0_node(db) -> None:
-        _actor(db, "w0")  # waits until the run has recorded where its actors live
-        node_id = next(w["node_id"] for w in _manifest(db)["workers"] if w["worker"] == "w0")
+        node_id = _worker_record(db, "w0")["node_id"]
         cluster.remove_node(by_id[node_id], allow_graceful=False)
 
     proc, db = _run_with_disturbance(tmp_path, cluster, _cfg(tmp_path, seconds_per_token=0.15, gpus_per_worker=1),

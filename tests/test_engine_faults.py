@@ -19,7 +19,7 @@ from harness.engines.base import EngineDead, GenerateResult, Prompt, PromptTooLo
 from harness.engines.openai_engine import OpenAIEngine
 from harness.progress import Progress, failure_lines, summary_line
 from harness.solve import describe
-from tests.conftest import run_cli, stored_attempts
+from tests.conftest import check_call_timings, run_cli, stored_attempts
 
 SUITE = "arith:digits=1,operators=+,n=30,seed=2"
 SC = ["--strategy", "self_consistency", "--n", "3", "--temperature", "0.7"]
@@ -289,13 +289,16 @@ def test_the_app_shows_failures_apart(failing_store, monkeypatch):
 
 # -- end to end: real vLLM engines killed mid-run ----------------------------------------------------------------
 
-# Greedy chain of thought on the first 8 GSM8K problems: their prompts are 106-160 tokens with three shorter, so
+# Sampled chain of thought on the first 8 GSM8K problems: their prompts are 106-160 tokens with three shorter, so
 # at max_model_len 156 exactly one (160 tokens) is too long while every other one fits its 32 new tokens whole.
-GSM = ["--suite", "gsm8k", "--limit", "8", "--strategy", "cot", "--max-tokens", "32"]
+# Per-request seeds make every sample a function of (run seed, problem, request) alone, so a run disturbed any way
+# must store exactly the samples of an undisturbed one (the shared server's: the same seeds give the same texts).
+GSM = ["--suite", "gsm8k", "--limit", "8", "--strategy", "self_consistency", "--n", "2", "--temperature", "0.9",
+       "--max-tokens", "32"]
 
 
-def _start_and_wait_first(args: list[str], db, cwd, dispatching: bool = False):
-    """A `thinkbench run` in its own session, returned once it has stored its first problem (or, `dispatching`,
+def _start_and_wait(args: list[str], db, cwd, stored: int = 1, dispatching: bool = False):
+    """A `thinkbench run` in its own session, returned once the store holds `stored` problems (or, `dispatching`,
     once its engines are up and problems are going out: a fast server would finish 8 problems before a poll)."""
     import os
     import subprocess
@@ -310,7 +313,7 @@ def _start_and_wait_first(args: list[str], db, cwd, dispatching: bool = False):
                             stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 600
     def started() -> bool:
-        return "] 0/8 problems" in (cwd / "run.log").read_text() if dispatching else stored_attempts(db) >= 1
+        return "] 0/8 problems" in (cwd / "run.log").read_text() if dispatching else stored_attempts(db) >= stored
 
     while time.time() < deadline and not started() and proc.poll() is None:
         time.sleep(0.1)
@@ -328,48 +331,65 @@ def _finish(proc, log, cwd) -> str:
 
 @pytest.fixture(scope="module")
 def served_reference(vllm_server, tmp_path_factory, ray_address):
-    """The undisturbed greedy run on the shared server: what every disturbed run must store."""
+    """The undisturbed run on the shared server: what every disturbed run must store."""
     base, _ = vllm_server
     tmp = tmp_path_factory.mktemp("ref")
     db = tmp / "ref.duckdb"
     proc = run_cli("run", "--ray-address", ray_address, *GSM, "--engine", "openai", "--base-url", base, "--db", str(db),
                    cwd=tmp)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return {a[0]: a for a in _stored(db)[0]}
+    attempts, samples, _, _ = _stored(db)
+    assert len({s[2] for s in samples}) > len(attempts), "sampling at temperature 0.9 gives varied samples"
+    return {a[0]: a for a in attempts}, {s[:2]: s for s in samples}
 
 
 @pytest.mark.e2e
-def test_vllm_engine_core_killed_mid_run_recovers_with_identical_greedy_results(tmp_path, served_reference):
-    """SIGKILL vLLM's engine core inside a live worker after the first problem: the worker restarts the engine, the
-    in-flight problems are retried, and every problem that fits is graded exactly as undisturbed (the shared
-    server's greedy run); the one prompt longer than the context fails alone, saying so and how to fix it."""
+def test_vllm_driver_killed_then_engine_core_killed_stores_exactly_the_undisturbed_run(tmp_path, served_reference):
+    """The in-actor vLLM engine, committing one problem at a time, disturbed twice: the whole run (driver, its Ray,
+    its engine) SIGKILLed mid-run and resumed; then, in the resumed run, vLLM's engine core SIGKILLed inside the live
+    worker, which restarts the engine and retries the problems in flight. Every problem that fits stores exactly the
+    undisturbed samples; the one prompt longer than the context fails alone, saying so and how to fix it."""
+    import os
     import signal
 
     import psutil
 
+    ref_attempts, ref_samples = served_reference
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("commit_every: 1\nmax_inflight: 2\n")
+    cfg.write_text("commit_every: 1\nmax_inflight: 1\n")
     db = tmp_path / "killed.duckdb"
-    proc, log = _start_and_wait_first(["run", *GSM, "--max-model-len", "156", "--config", str(cfg)], db, tmp_path)
+    args = ["run", *GSM, "--max-model-len", "156", "--config", str(cfg)]
+    proc, log = _start_and_wait(args, db, tmp_path, stored=2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    _finish(proc, log, tmp_path)
+    stored = _stored(db)[0]
+    done = len([a for a in stored if a[4] is None])  # a resume retries failed problems
+    assert 2 <= len(stored) < 8, f"the kill should land mid-run, {len(stored)} stored"
+
+    proc, log = _start_and_wait(args, db, tmp_path, stored=len(stored) + 1)
     cores = [p for p in psutil.Process(proc.pid).children(recursive=True) if "EngineCore" in p.name()]
     assert len(cores) == 1, cores
     cores[0].send_signal(signal.SIGKILL)
     out = _finish(proc, log, tmp_path)
     assert proc.returncode == 1, out[-3000:]  # incomplete: the over-long prompt
-    attempts, _, events, status = _stored(db)
-    assert status == "incomplete" and len(attempts) == 8
+    attempts, samples, events, status = _stored(db)
+    assert f": {done}/8 problems already stored" in out
+    assert status == "incomplete" and [a[0] for a in attempts] == sorted(ref_attempts), "no duplicates, none missing"
     failed = [a for a in attempts if a[4] is not None]
     assert len(failed) == 1, failed
     assert failed[0][4].startswith("PromptTooLong: prompt of 160 tokens exceeds max_model_len 156: raise "
                                    "--max-model-len or shorten the template")
     assert failed[0][3] == failed[0][4].splitlines()[0][:500], "the stored reason names the cause too"
     graded = [a for a in attempts if a[4] is None]
-    assert [a[:3] for a in graded] == [served_reference[a[0]][:3] for a in graded], "greedy: as undisturbed"
+    assert [a[:3] for a in graded] == [ref_attempts[a[0]][:3] for a in graded], "every final answer as undisturbed"
+    assert samples and all(s == ref_samples[s[:2]] for s in samples), "every sample's text as undisturbed"
+    assert len(samples) == 2 * len(graded)
     kinds = [k for k, *_ in events]
     assert kinds[:2] == ["engine_dead", "engine_restarted"], events
     assert "vLLM's engine core died" in events[0][2] and "killed by SIGKILL" in events[0][2]
     assert "8 of 8 problems attempted, 1 failed: rerun to retry them" in out
     assert "1 failed, last: PromptTooLong: prompt of 160 tokens exceeds max_model_len 156" in out
+    check_call_timings(db, len(graded))
 
 
 @pytest.mark.e2e
@@ -380,7 +400,7 @@ def test_openai_server_killed_and_restarted_mid_run(tmp_path, vllm_server, serve
     cfg = tmp_path / "c.yaml"
     cfg.write_text("commit_every: 1\nmax_inflight: 2\nengine:\n  max_retries: 1\n")
     db = tmp_path / "served.duckdb"
-    proc, log = _start_and_wait_first(["run", "--ray-address", ray_address, *GSM, "--engine", "openai",
+    proc, log = _start_and_wait(["run", "--ray-address", ray_address, *GSM, "--engine", "openai",
                                        "--base-url", base, "--config", str(cfg)], db, tmp_path, dispatching=True)
     vllm_server.kill()
     vllm_server.start()
@@ -388,7 +408,7 @@ def test_openai_server_killed_and_restarted_mid_run(tmp_path, vllm_server, serve
     assert proc.returncode == 0, out[-3000:]
     attempts, _, events, status = _stored(db)
     assert status == "complete" and {a[0]: a[:3] for a in attempts} == \
-        {k: a[:3] for k, a in served_reference.items()}
+        {k: a[:3] for k, a in served_reference[0].items()}
     kinds = [k for k, *_ in events]
     assert kinds == ["engine_dead", "engine_restarted"], events
     assert "EngineDead: server http://127.0.0.1" in events[0][2] and "unreachable" in events[0][2]
