@@ -167,7 +167,8 @@ def free_port() -> int:
 
 class VLLMServer:
     """The embedded model on vLLM's OpenAI server under its own name and as `cheap` and `expensive` (cascade tiers),
-    with the think-tags reasoning parser. Unpacks as (base_url, model name); `kill` and `start` let a test take it
+    with the think-tags reasoning parser, and no chunked prefill (vLLM's CPU sampler dies splitting a seeded prompt).
+    Unpacks as (base_url, model name); `kill` and `start` let a test take it
     down mid-run and bring it back on the same port (one more start, not a second server)."""
 
     def __init__(self, log_dir: Path) -> None:
@@ -191,7 +192,8 @@ class VLLMServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", self.model.path,
                  "--served-model-name", self.name, "cheap", "expensive", "--dtype", "float32", "--enforce-eager",
-                 "--max-model-len", "512", "--reasoning-parser-plugin", str(self.plugin), "--reasoning-parser",
+                 "--max-model-len", "512", "--no-enable-chunked-prefill",
+                 "--reasoning-parser-plugin", str(self.plugin), "--reasoning-parser",
                  "think_tags", "--host", "127.0.0.1", "--port", str(self.port)],
                 stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.time() + 400
@@ -221,6 +223,11 @@ class VLLMServer:
                 self.kill()
 
 
+# Tests on the shared vLLM server carry this mark: pytest-xdist (--dist loadgroup) runs them on one worker, so a
+# session starts one server (about a minute of CPU), not one per worker.
+SHARED_SERVER = pytest.mark.xdist_group("vllm_server")
+
+
 @pytest.fixture(scope="session")
 def vllm_server(tmp_path_factory):
     """One vLLM OpenAI-compatible server for the whole session (each start costs about a minute on 2 cores)."""
@@ -229,10 +236,3 @@ def vllm_server(tmp_path_factory):
     yield server
     server.stop()
 
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
-def pytest_collection_modifyitems(config, items):
-    """Tests on the shared vLLM server run on one xdist worker, so a session starts one server (about a minute)."""
-    for item in items:
-        if "vllm_server" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("vllm_server"))

@@ -69,6 +69,7 @@ def _on_cpu() -> bool:
 
 
 DEFAULT_MAX_NUM_SEQS = 128  # vLLM's under AsyncLLM
+CPU_STEP_TOKENS = 2048  # vLLM's default token budget per step under AsyncLLM on CPU
 SMALL_CPU = 4  # at most this many CPUs: the model's threads take them all
 
 
@@ -143,6 +144,11 @@ class VLLMEngine:
         except ImportError:
             raise UserError("engine vllm needs vLLM: `pip install thinkbench[gpu]` (GPU) "
                             "or `make` (CPU build)") from None
+        # vLLM's CPU sampler cannot rewind a request's own generator ("CPU Generator does not use offset"), which it
+        # does for a seeded request whose prompt was split over two steps (chunked prefill): the engine core dies,
+        # as it did in two of three 32-problem runs of bench/engine_overhead.py. So on CPU, seeded requests are
+        # never split: whole prompts, with a step budget of at least one context.
+        whole_prompts = self.cpu and settings.per_request_seed
         args = AsyncEngineArgs(
             model=settings.model_path,
             dtype="float32" if self.cpu and settings.dtype == "auto" else settings.dtype,
@@ -154,6 +160,8 @@ class VLLMEngine:
             enable_prefix_caching=settings.enable_prefix_caching,
             disable_log_stats=True,
             **({"max_num_seqs": settings.max_num_seqs} if settings.max_num_seqs else {}),
+            **({"enable_chunked_prefill": False, "max_num_batched_tokens": max(CPU_STEP_TOKENS, settings.max_model_len)}
+               if whole_prompts else {}),
             **({"block_size": settings.block_size or 32} if self.cpu or settings.block_size else {}),
         )
         try:
@@ -267,6 +275,7 @@ class VLLMEngine:
             "block_size": self._llm.vllm_config.cache_config.block_size,
             "max_num_seqs": self._llm.vllm_config.scheduler_config.max_num_seqs,
             "max_num_batched_tokens": self._llm.vllm_config.scheduler_config.max_num_batched_tokens,
+            "chunked_prefill": self._llm.vllm_config.scheduler_config.enable_chunked_prefill,
             "seed": self.settings.seed,
             "request_metrics": self.settings.request_metrics,
         }
