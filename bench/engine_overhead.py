@@ -25,12 +25,14 @@ import time
 from datetime import date
 from pathlib import Path
 
+from cpu_ledger import CpuLedger, describe
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
 def raw_vllm(model_path: str, prompts: list[list[int]], n: int, temperature: float, max_tokens: int,
-             max_model_len: int) -> tuple[int, float]:
+             max_model_len: int) -> tuple[int, float, float]:
     from harness.engines.vllm_engine import cpu_thread_binding
 
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
@@ -45,9 +47,10 @@ def raw_vllm(model_path: str, prompts: list[list[int]], n: int, temperature: flo
     start = time.perf_counter()
     outs = llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
     seconds = time.perf_counter() - start
+    ended = time.time()
     tokens = sum(len(c.token_ids) for o in outs for c in o.outputs)
     del llm
-    return tokens, seconds
+    return tokens, seconds, ended
 
 
 def _binding_env(binding: str) -> dict[str, str]:
@@ -56,13 +59,13 @@ def _binding_env(binding: str) -> dict[str, str]:
     return {**os.environ, "VLLM_CPU_OMP_THREADS_BIND": cpu_thread_binding() if binding == "all" else "auto"}
 
 
-def raw_in_fresh_interpreter(binding: str, args: argparse.Namespace) -> tuple[int, float]:
+def raw_in_fresh_interpreter(binding: str, args: argparse.Namespace) -> tuple[int, float, float]:
     out = subprocess.run([sys.executable, __file__, "--raw-only", "--problems", str(args.problems), "--n", str(args.n),
                           "--max-tokens", str(args.max_tokens), "--temperature", str(args.temperature)],
                          check=True, capture_output=True, text=True, env=_binding_env(binding)).stdout
-    tokens, seconds = json.loads(out.strip().splitlines()[-1])
+    tokens, seconds, ended = json.loads(out.strip().splitlines()[-1])
     _wait_for_engine_exit()
-    return tokens, seconds
+    return tokens, seconds, ended
 
 
 def _wait_for_engine_exit(limit_s: float = 120.0) -> None:
@@ -78,19 +81,23 @@ def _wait_for_engine_exit(limit_s: float = 120.0) -> None:
 
 
 def harness_run(suite: str, n: int, temperature: float, max_tokens: int, max_model_len: int,
-                env: dict[str, str] | None = None) -> tuple[int, float]:
+                env: dict[str, str] | None = None, prefix: list[str] | None = None) -> tuple[int, float, float]:
     db = Path(tempfile.mkdtemp()) / "bench.duckdb"
-    cmd = [str(Path(sys.executable).parent / "thinkbench"), "run", "--suite", suite, "--strategy", "self_consistency",
-           "--n", str(n), "--temperature", str(temperature), "--max-tokens", str(max_tokens),
-           "--max-model-len", str(max_model_len), "--db", str(db), "--plot", str(db.with_suffix(".png"))]
+    cmd = [*(prefix or []), str(Path(sys.executable).parent / "thinkbench"), "run", "--suite", suite,
+           "--strategy", "self_consistency", "--n", str(n), "--temperature", str(temperature),
+           "--max-tokens", str(max_tokens), "--max-model-len", str(max_model_len), "--db", str(db),
+           "--plot", str(db.with_suffix(".png"))]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
     manifest = json.loads(con.execute("SELECT manifest FROM runs").fetchone()[0])
+    events = con.execute("SELECT kind, detail FROM run_events").fetchall()
     con.close()
+    if events:  # an engine that died and restarted inside the window is not overhead: say so
+        print(f"  the harness run recorded {len(events)} events: {events[:4]}", flush=True)
     session = manifest["last_session"]
-    return session["generated_tokens"], session["seconds"]
+    return session["generated_tokens"], session["seconds"], session["ended_unix"]
 
 
 def main() -> None:
@@ -100,6 +107,8 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=48)
     ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--binding", choices=["all", "vllm", "both"], default="both")
+    ap.add_argument("--verbose", action="store_true", help="also list the processes that used the most CPU")
+    ap.add_argument("--prefix", default="", help="a command to run `thinkbench run` under (e.g. 'chrt --batch 0')")
     ap.add_argument("--raw-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     max_model_len = 1024
@@ -128,13 +137,20 @@ def main() -> None:
     print(f"workload: {suite_name}, self_consistency n={args.n}, T={args.temperature}, max_tokens={args.max_tokens}, "
           f"SmolLM2-135M-Instruct float32 eager on vLLM CPU")
     for binding in ["all", "vllm"] if args.binding == "both" else [args.binding]:
-        raw_tokens, raw_s = raw_in_fresh_interpreter(binding, args)
-        h_tokens, h_s = harness_run(suite_name, args.n, args.temperature, args.max_tokens, max_model_len,
-                                    _binding_env(binding))
+        with CpuLedger() as ledger:
+            raw_tokens, raw_s, raw_end = raw_in_fresh_interpreter(binding, args)
+            h_tokens, h_s, h_end = harness_run(suite_name, args.n, args.temperature, args.max_tokens,
+                                               max_model_len, _binding_env(binding), args.prefix.split())
         raw_tps, h_tps = raw_tokens / raw_s, h_tokens / h_s
         print(f"binding {binding:<4}: raw vLLM LLM.generate {raw_tokens:6d} tokens in {raw_s:6.1f} s = "
               f"{raw_tps:6.1f} tok/s | thinkbench run {h_tokens:6d} tokens in {h_s:6.1f} s = {h_tps:6.1f} tok/s | "
               f"ratio {h_tps / raw_tps:.2f} (target >= 0.95)", flush=True)
+        print("  raw:\n" + describe(*ledger.window(raw_end - raw_s, raw_end), raw_s))
+        print("  thinkbench run:\n" + describe(*ledger.window(h_end - h_s, h_end), h_s), flush=True)
+        if args.verbose:
+            for name, (end, secs) in (("raw", (raw_end, raw_s)), ("thinkbench run", (h_end, h_s))):
+                print(f"  top processes, {name}:\n" + "\n".join(f"    {c:6.1f} {cmd}"
+                                                              for c, cmd in ledger.top(end - secs, end)))
 
 
 if __name__ == "__main__":

@@ -353,7 +353,8 @@ def _finish(plan: RunPlan, store: Store, dispatcher: Dispatcher, lane: Lane, sec
     # the seconds and the workers are the whole sweep's (its runs shared them).
     todo = sum(x.todo for x in dispatcher.lanes)
     session: dict[str, Any] = {
-        "problems": len(plan.todo), "seconds": seconds, "generated_tokens": lane.generated_tokens,
+        "problems": len(plan.todo), "seconds": seconds, "ended_unix": time.time(),
+        "generated_tokens": lane.generated_tokens,
         "driver_cpu_ms_per_problem": 1000 * dispatcher.driver_cpu_seconds / max(1, todo)}
     if len(dispatcher.lanes) > 1:
         session["shared_with_runs"] = [x.run_id for x in dispatcher.lanes if x is not lane]
