@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 EXTRAS := $(if $(GPU),gpu,cpu),test,leaderboard,lint
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | sha1sum | cut -c1-10)$(if $(GPU),-gpu,)
 DATA   ?= $(abspath ../shared/datasets)
+# pytest-xdist workers: two keep both cores of a small machine busy while the other waits on a process start-up.
+TEST_WORKERS ?= 2
 export THINKBENCH_DATA_DIR ?= $(DATA)
 
 .PHONY: setup demo test test-fast lint leaderboard bench clean
@@ -30,7 +32,7 @@ demo: setup
 
 test: setup
 	@sh tests/browser_setup.sh > $(VENV)/browser-setup.log 2>&1 || { tail -20 $(VENV)/browser-setup.log; exit 1; }
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
 # Lint and types as habits: ruff (rule set stated in pyproject.toml) and mypy on the packages; CI runs both first.
 lint: setup

@@ -7,9 +7,11 @@ over the run's generation phase (engine ready -> last commit: strategies, Ray, g
 Start-up is excluded from both. Prints both tokens/s and their ratio (target >= 0.95), for each thread binding:
 `all` (the model's threads on every CPU, ThinkBench's default on small machines) and `vllm` (vLLM's own "auto"
 binding, which keeps a core for its scheduler). Each raw measurement runs in a fresh interpreter, since vLLM reads
-the binding once per process.
+the binding once per process. Under each figure, a CPU ledger (bench/cpu_ledger.py) says where the machine's CPU went in
+that window: vLLM's engine processes, Ray's daemons, the driver, graders; and how often the engine's threads were
+preempted. A harness run whose engine died and restarted says so (its figure is then not overhead).
 
-    .venv/bin/python bench/engine_overhead.py [--problems 32] [--max-tokens 48] [--binding all|vllm|both]
+    .venv/bin/python bench/engine_overhead.py [--problems 32] [--max-tokens 48] [--binding all|vllm|both] [--verbose]
 """
 
 from __future__ import annotations

@@ -223,9 +223,21 @@ class VLLMServer:
                 self.kill()
 
 
-# Tests on the shared vLLM server carry this mark: pytest-xdist (--dist loadgroup) runs them on one worker, so a
-# session starts one server (about a minute of CPU), not one per worker.
-SHARED_SERVER = pytest.mark.xdist_group("vllm_server")
+# The test files on the shared vLLM server: pytest-xdist runs each of them whole on one worker, so a session starts
+# one server (about a minute of CPU), not one per worker. (xdist's own `--dist loadgroup` marks do not group under
+# pytest 9.2, whose node ids no longer come from the attribute xdist rewrites.)
+SHARED_SERVER_FILES = ("tests/test_e2e_vllm.py", "tests/test_engine_faults.py", "tests/test_rg_e2e.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Like `--dist load` (test by test), except that the shared server's files go to one worker, together."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedServerTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "vllm_server" if nodeid.split("::", 1)[0] in SHARED_SERVER_FILES else nodeid
+
+    return SharedServerTogether(config, log)
 
 
 @pytest.fixture(scope="session")

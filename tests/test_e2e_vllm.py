@@ -13,9 +13,9 @@ import pytest
 
 from harness.engines.base import Prompt, SamplingParams
 from harness.engines.openai_engine import OpenAIEngine
-from tests.conftest import SHARED_SERVER, check_call_timings, run_cli
+from tests.conftest import check_call_timings, run_cli
 
-pytestmark = [pytest.mark.e2e, SHARED_SERVER]
+pytestmark = pytest.mark.e2e
 
 SUITE = "arith:digits=1,ops=1,operators=+,n=10,seed=3"
 

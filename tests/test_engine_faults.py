@@ -20,7 +20,7 @@ from harness.engines.base import EngineDead, GenerateResult, Prompt, PromptTooLo
 from harness.engines.openai_engine import OpenAIEngine
 from harness.progress import Progress, failure_lines, summary_line
 from harness.solve import describe
-from tests.conftest import SHARED_SERVER, check_call_timings, run_cli, stored_attempts
+from tests.conftest import check_call_timings, run_cli, stored_attempts
 
 SUITE = "arith:digits=1,operators=+,n=30,seed=2"
 SC = ["--strategy", "self_consistency", "--n", "3", "--temperature", "0.7"]
@@ -345,7 +345,6 @@ def served_reference(vllm_server, tmp_path_factory, ray_address):
 
 
 @pytest.mark.e2e
-@SHARED_SERVER
 def test_vllm_driver_killed_then_engine_core_killed_stores_exactly_the_undisturbed_run(tmp_path, served_reference):
     """The in-actor vLLM engine, committing one problem at a time, disturbed twice: the whole run (driver, its Ray,
     its engine) SIGKILLed mid-run and resumed; then, in the resumed run, vLLM's engine core SIGKILLed inside the live
@@ -399,7 +398,6 @@ def test_vllm_driver_killed_then_engine_core_killed_stores_exactly_the_undisturb
 
 
 @pytest.mark.e2e
-@SHARED_SERVER
 def test_openai_server_killed_and_restarted_mid_run(tmp_path, vllm_server, served_reference, ray_address):
     """The OpenAI-compatible server dies mid-run and comes back on the same address: requests that found it gone
     make the worker wait for it (no problem fails), and the run stores exactly the undisturbed greedy results."""

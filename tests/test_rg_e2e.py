@@ -11,9 +11,9 @@ import duckdb
 import pytest
 
 from suites.rg import catalog
-from tests.conftest import SHARED_SERVER, run_cli
+from tests.conftest import run_cli
 
-pytestmark = [pytest.mark.e2e, SHARED_SERVER]
+pytestmark = pytest.mark.e2e
 pytest.importorskip("reasoning_gym")
 
 TASKS = ["rg:basic_arithmetic:level=0,size=4,seed=1", "rg:knights_knaves:size=4,seed=1"]
