@@ -229,6 +229,7 @@ class VLLMServer:
 SHARED_SERVER_FILES = ("tests/test_e2e_vllm.py", "tests/test_engine_faults.py", "tests/test_rg_e2e.py")
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: pytest without xdist still runs the suite
 def pytest_xdist_make_scheduler(config, log):
     """Like `--dist load` (test by test), except that the shared server's files go to one worker, together."""
     from xdist.scheduler import LoadScopeScheduling
