@@ -1,9 +1,9 @@
 """Where the machine's CPU time goes during a measured window, by kind of process.
 
 Samples every process's CPU time a few times a second, then charges each process the CPU it used inside the window
-(interpolated between samples) under a label: vLLM's engine core, the engine actor, the grading workers, the driver,
-Ray's own daemons, anything else. For engine cores it also counts involuntary context switches of all their threads:
-the times an OpenMP thread was preempted (each one stalls every other thread at the next barrier).
+(interpolated between samples) under a label: vLLM's engine (core and worker), the engine actor, the grading workers,
+the driver, Ray's own daemons, anything else. For the engine's processes it also counts involuntary context switches
+of all their threads: the times an OpenMP thread was preempted.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from pathlib import Path
 
 import psutil
 
+ENGINE = "vLLM engine (core and worker)"
 RAY_DAEMONS = ("raylet", "gcs_server", "dashboard", "log_monitor", "monitor.py", "runtime_env", "ray_client_server")
 
 
 def label(name: str, cmdline: str) -> str:
     if "EngineCore" in name or "EngineCore" in cmdline or "VllmWorker" in name or "multiprocessing.spawn" in cmdline:
-        return "vLLM engine core"
+        return ENGINE
     if "ray::" in cmdline or "ray::" in name:
         if "grade" in cmdline.lower():
             return "grading tasks"
@@ -81,7 +82,7 @@ class CpuLedger:
                 if pid not in self.labels:
                     self.commands[pid] = " ".join(p.info["cmdline"] or []) or p.info["name"] or "?"
                     self.labels[pid] = label(p.info["name"] or "", self.commands[pid])
-                pre = _preemptions(pid) if self.labels[pid] == "vLLM engine core" else 0
+                pre = _preemptions(pid) if self.labels[pid] == ENGINE else 0
                 self.samples[pid].append((now, t.user + t.system, pre))
             self._stop.wait(self.period_s)
 
@@ -113,7 +114,7 @@ class CpuLedger:
             used = self._at(series, end, 1) - self._at(series, start, 1)
             if used > 0.005:
                 cpu[self.labels[pid]] += used
-            if self.labels[pid] == "vLLM engine core":
+            if self.labels[pid] == ENGINE:
                 preempted += int(self._at(series, end, 2) - self._at(series, start, 2))
         return dict(cpu), preempted
 
@@ -123,4 +124,4 @@ def describe(cpu: dict[str, float], preempted: int, seconds: float) -> str:
     total = sum(cpu.values())
     parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
     return (f"    CPU-s over {seconds:.1f} s x {cores} cores ({total / (seconds * cores):.0%} busy): {parts}; "
-            f"engine-core threads preempted {preempted} times ({preempted / max(seconds, 1e-9):.0f}/s)")
+            f"engine threads preempted {preempted} times ({preempted / max(seconds, 1e-9):.0f}/s)")

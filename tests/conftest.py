@@ -248,4 +248,3 @@ def vllm_server(tmp_path_factory):
     server.start()
     yield server
     server.stop()
-

@@ -406,7 +406,7 @@ def test_openai_server_killed_and_restarted_mid_run(tmp_path, vllm_server, serve
     cfg.write_text("commit_every: 1\nmax_inflight: 2\nengine:\n  max_retries: 1\n")
     db = tmp_path / "served.duckdb"
     proc, log = _start_and_wait(["run", "--ray-address", ray_address, *GSM, "--engine", "openai",
-                                       "--base-url", base, "--config", str(cfg)], db, tmp_path, dispatching=True)
+                                 "--base-url", base, "--config", str(cfg)], db, tmp_path, dispatching=True)
     vllm_server.kill()
     vllm_server.start()
     out = _finish(proc, log, tmp_path)

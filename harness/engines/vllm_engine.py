@@ -146,7 +146,7 @@ class VLLMEngine:
                             "or `make` (CPU build)") from None
         # vLLM's CPU sampler cannot rewind a request's own generator ("CPU Generator does not use offset"), which it
         # does for a seeded request whose prompt was split over two steps (chunked prefill): the engine core dies,
-        # as it did in two of three 32-problem runs of bench/engine_overhead.py. So on CPU, seeded requests are
+        # as it did in three of five 32-problem runs of bench/engine_overhead.py. So on CPU, seeded requests are
         # never split: whole prompts, with a step budget of at least one context.
         whole_prompts = self.cpu and settings.per_request_seed
         args = AsyncEngineArgs(
