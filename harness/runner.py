@@ -29,7 +29,7 @@ from harness import __version__
 from harness.compute import Costing
 from harness.config import RunConfig
 from harness.config import run_id as make_run_id
-from harness.dispatch import Budget, Dispatcher, Item, Lane, WorkerState
+from harness.dispatch import Budget, Dispatcher, Item, Lane, WorkerState, warm_graders
 from harness.grading import Grader
 from harness.models import EMBEDDED_ALIASES, EMBEDDED_NAME, resolve_model
 from harness.placement import Plan, make_plan
@@ -40,6 +40,13 @@ from harness.store import RunStart, Store
 from harness.strategies import get_strategy, make_params
 from harness.worker import EngineWorker, WorkerLane
 from suites import Suite, load_suite
+
+# Ray starts its workers at nice 15 so that its daemons stay responsive; an engine actor's vLLM processes inherit it,
+# and then every wake-up of a daemon or the driver (nice 0) preempts one of the model's OpenMP threads and stalls the
+# rest at the next barrier. Engine actors run at nice 0, Ray's own per-worker setting (what its job supervisors use);
+# grading tasks stay at 15, below the model.
+ENGINE_RUNTIME_ENV = {"env_vars": {"RAY_worker_niceness": "0"}}
+GRADER_WARM_WORKERS = 2  # grading workers warmed per suite before generation (grading runs one task per round)
 
 
 @dataclass
@@ -254,10 +261,13 @@ def drive(runs: list[tuple[RunPlan, Budget | None]], store: Store, out: TextIO, 
     print(f"starting {len(placement.workers)} engine worker(s)...", file=out)
     workers, groups, names = _start_actors(cfg, placement, {p.run_id: _worker_lane(p) for p, _ in runs},
                                            name.replace(" ", "-"))
+    graders = [ray.put(Grader.of(p.suite)) for p, _ in runs]
+    warm_ups = {p.suite.warm_up: g for (p, _), g in zip(runs, graders) if p.suite.warm_up is not None}
+    warm_graders(list(warm_ups.values()), GRADER_WARM_WORKERS)  # runs while the engines start; nothing waits on it
     try:
-        lanes = [Lane(p.run_id, p.cfg.strategy.name, p.cfg.strategy.params, ray.put(Grader.of(p.suite)),
+        lanes = [Lane(p.run_id, p.cfg.strategy.name, p.cfg.strategy.params, g,
                       _start_engines(store, p, workers, names, placement), key=p.run_id, budget=b, todo=len(p.todo))
-                 for p, b in runs]
+                 for (p, b), g in zip(runs, graders)]
     except BaseException:
         _stop_actors(workers, groups)
         raise
@@ -289,7 +299,7 @@ def drive(runs: list[tuple[RunPlan, Budget | None]], store: Store, out: TextIO, 
 
 
 def _worker_lane(plan: RunPlan) -> WorkerLane:
-    view = SuiteView(plan.suite.template, plan.suite.extract, plan.suite.vote_key)
+    view = SuiteView(plan.suite.template, plan.suite.extract, plan.suite.vote_key, plan.suite.warm_up)
     return WorkerLane(view, plan.cfg.seed, plan.cfg.actor_context())
 
 
@@ -385,7 +395,7 @@ def _start_actors(cfg: RunConfig, plan: Plan, lanes: dict[str, WorkerLane], name
         options: dict[str, Any] = {"num_gpus": wp.num_gpus, "num_cpus": wp.num_cpus, "max_restarts": 2,
                                    "max_concurrency": max(1000, cfg.max_inflight),
                                    "name": f"thinkbench-{name}-{wp.name}-{session}", "namespace": "thinkbench",
-                                   "lifetime": None}
+                                   "lifetime": None, "runtime_env": ENGINE_RUNTIME_ENV}
         if wp.bundles:
             pg = placement_group(list(wp.bundles), strategy="STRICT_PACK")
             if not pg.wait(timeout_seconds=120):
