@@ -36,6 +36,9 @@ class GraderSpec:
     vote_key: Callable[[str], str] = casefold_key
     second_opinion: Callable[[str, Problem], bool | None] | None = None
     doc: str = ""
+    # Starts what grading and voting will use (a worker pool that imports sympy) and waits until it is ready, so that
+    # this start-up is paid while the engine loads, not in the middle of generation on the model's cores.
+    warm_up: Callable[[], None] | None = None
 
     def bind(self, **options: Any) -> Callable[[str, Problem], Grade]:
         """The two-argument grade a `Suite` holds, with this suite's options fixed."""

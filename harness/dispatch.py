@@ -82,6 +82,20 @@ def grade_batch(grader: Grader, run_id: str, items: list[tuple[Problem, int, Att
             for problem, index, attempt, worker in items]
 
 
+@ray.remote(num_cpus=1)
+def warm_grader(grader: Grader) -> None:
+    """Start a grading worker's pools (sympy imports) while the engines load: paid later, mid-generation, they took
+    the model's cores (measured on 2 CPUs, see bench/engine_overhead.py)."""
+    if grader.warm_up is not None:
+        grader.warm_up()
+
+
+def warm_graders(graders: list[Any], workers: int) -> list[Any]:
+    """One warm-up task per grading worker Ray will likely run at once (its CPU slots, at most `workers`)."""
+    slots = max(1, min(workers, int(ray.available_resources().get("CPU", 1))))
+    return [warm_grader.remote(g) for g in graders for _ in range(slots)]
+
+
 @dataclass
 class Lane:
     """One run's share of a dispatch: how its problems are solved (on the actor's lane `key`), graded, priced

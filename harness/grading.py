@@ -27,10 +27,11 @@ class Grader:
     grade: Callable[[str, Problem], Grade]
     vote_key: Callable[[str], str]
     second_opinion: Callable[[str, Problem], bool | None] | None = None
+    warm_up: Callable[[], None] | None = None
 
     @classmethod
     def of(cls, suite: Suite) -> Grader:
-        return cls(suite.grade, suite.vote_key, suite.second_opinion)
+        return cls(suite.grade, suite.vote_key, suite.second_opinion, suite.warm_up)
 
     def judge(self, run_id: str, problem: Problem, idx: int, text: str,
               disagreements: list[dict[str, Any]]) -> Grade:

@@ -29,6 +29,7 @@ class SuiteView:
     template: PromptTemplate
     extract: Callable[[str], str | None]
     vote_key: Callable[[str], str]
+    warm_up: Callable[[], None] | None = None  # starts what extract and vote_key use (the suite's grader's)
 
 
 async def solve(engine: Engine, view: SuiteView, question: Question, strategy: str, params: dict,

@@ -81,6 +81,8 @@ class EngineWorker:
         return await self._starting
 
     async def _build(self) -> dict[str, Any]:
+        # The strategies' answer keys may need a worker pool (sympy); it starts beside the engine, not mid-generation.
+        warming = self._warm_lanes()
         # The embedded model is converted per node, once.
         spec = self.model_spec
         model = resolve_model(spec) if self.engine_spec.needs_weights else resolve_model_lazy(spec)
@@ -102,7 +104,15 @@ class EngineWorker:
         if vcfg:
             self.verifier = verifier = await self._make_verifier(vcfg, self.context)
             info["verifier"] = {**verifier.info(), "parameters": verifier.parameters, "oracle": verifier.oracle}
+        await warming
         return info
+
+    def _warm_lanes(self) -> asyncio.Future[list[Any]]:
+        """Each lane's warm-up, started now in threads (the engine's build then blocks this loop); a failed warm-up
+        is left for the first real call to report."""
+        loop = asyncio.get_running_loop()
+        warm_ups = {lane.view.warm_up for lane in self.lanes.values() if lane.view.warm_up is not None}
+        return asyncio.gather(*(loop.run_in_executor(None, w) for w in warm_ups), return_exceptions=True)
 
     async def _make_verifier(self, vcfg: VerifierConfig, context: dict[str, Any]) -> Verifier:
         """The verifier a lane scores with, on the policy's engine or a judge engine of its own."""

@@ -33,6 +33,7 @@ class Suite:
     # An independent grader run beside ours; disagreements are stored for review (None: no second opinion).
     second_opinion: Callable[[str, Problem], bool | None] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    warm_up: Callable[[], None] | None = None  # the grader's (GraderSpec.warm_up); gold-free
 
 
 def parse_suite_name(spec: str) -> tuple[str, dict[str, str]]:

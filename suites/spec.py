@@ -55,6 +55,7 @@ class SuiteSpec(Generic[P]):
             grader_version=grader.version,
             second_opinion=grader.second_opinion,
             meta=params.meta(),
+            warm_up=grader.warm_up,
         )
 
 

@@ -18,4 +18,5 @@ def second_opinion(response: str, problem: Problem) -> bool | None:
 
 
 GRADERS.register(GraderSpec("math", math_grader.GRADER_VERSION, grade, math_grader.extract_answer,
-                            math_grader.answer_key, second_opinion, "equivalence to gold, sympy in a bounded pool"))
+                            math_grader.answer_key, second_opinion, "equivalence to gold, sympy in a bounded pool",
+                            warm_up=math_grader.warm_up))
