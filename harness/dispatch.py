@@ -36,6 +36,7 @@ from harness.progress import Progress
 from harness.store import Store
 
 MAX_PROBLEM_RETRIES = 2
+GRADE_CHUNK = 4  # attempts per grading task at least, when a round is split over several
 FIRST_WAVE_PER_WORKER = 2  # problems per actor dispatched under a cost cap before any spend is known
 
 
@@ -116,6 +117,7 @@ class Lane:
 
 
 Item = tuple[Lane, int, Problem]
+GradeItem = tuple[Problem, int, Attempt, str]  # problem, its index in the suite, the attempt, the worker that ran it
 
 
 @dataclass
@@ -163,6 +165,7 @@ class Dispatcher:
     inflight_per_worker: int
     commit_every: int = 16
     commit_seconds: float = 5.0
+    grading_slots: int = 1  # grading tasks one round may fan out to (the cluster's CPUs)
     driver_cpu_seconds: float = 0.0
     _events: list[dict[str, Any]] = field(default_factory=list)
     _queue: deque[Item] = field(default_factory=deque)
@@ -170,6 +173,7 @@ class Dispatcher:
     _inflight: dict[Any, tuple[WorkerState, Lane, int, Problem]] = field(default_factory=dict)  # solve ref -> what
     _pings: dict[Any, WorkerState] = field(default_factory=dict)  # health checks of suspect actors
     _grading: dict[Any, Lane] = field(default_factory=dict)  # grading task -> the lane whose attempts it grades
+    _ungraded: dict[int, list[GradeItem]] = field(default_factory=dict)  # lane index -> attempts waiting for a slot
     _batch: "_Batch" = field(default_factory=lambda: _Batch())
     _last_commit: float = field(default_factory=time.monotonic)
 
@@ -189,28 +193,38 @@ class Dispatcher:
         """Drive every problem through the actors until each is graded and committed (or failed for good)."""
         cpu0 = time.process_time()
         self._queue, self._last_commit = deque(todo), time.monotonic()
-        while self._queue or self._inflight or self._grading or (self._pings and self._queue):
+        while self._queue or self._inflight or self._grading or self._ungraded or (self._pings and self._queue):
             if not any(w.status != "dead" for w in self.workers) and (self._queue or self._inflight):
                 raise RuntimeError("every engine worker died; see `thinkbench show` for the recorded failures")
             self._assign()
             ready = self._wait()
             self.progress.render()
-            to_grade: dict[int, list[tuple[Problem, int, Attempt, str]]] = {}
             for ref in ready:
                 if ref in self._grading:
                     self._on_graded(ref)
                 elif ref in self._pings:
                     self._on_ping(ref)
                 else:
-                    self._on_attempt(ref, to_grade)
-            for i, items in to_grade.items():  # one grading task per lane and round
-                lane = self.lanes[i]
-                self._grading[grade_batch.remote(lane.grader_ref, lane.run_id, items, lane.costing)] = lane
+                    self._on_attempt(ref)
+            self._grade()
             if self._batch.rows and (len(self._batch.rows) >= self.commit_every
                                      or time.monotonic() - self._last_commit > self.commit_seconds):
                 self._commit()
         self._commit()
         self.driver_cpu_seconds = time.process_time() - cpu0
+
+    def _grade(self) -> None:
+        """Send the finished attempts to grading once a grading slot is free: each lane's in one task, or split over
+        every slot when there are many. While the model holds the cores (a CPU engine; graders run at Ray's nice 15)
+        grading waits, so attempts gather here rather than in a queue of one-attempt tasks, and the burst that ends
+        a run is graded on every core at once (bench/engine_overhead.py: the run's tail after its last token)."""
+        if not self._ungraded or len(self._grading) >= self.grading_slots:
+            return
+        for i, items in self._ungraded.items():
+            lane = self.lanes[i]
+            for part in split(items, self.grading_slots):
+                self._grading[grade_batch.remote(lane.grader_ref, lane.run_id, part, lane.costing)] = lane
+        self._ungraded = {}
 
     def _assign(self) -> None:
         """Least-loaded healthy actor first, so a short queue is spread over all of them."""
@@ -294,7 +308,7 @@ class Dispatcher:
             self.event(w.name, "worker_recovered")
         w.incident = ""
 
-    def _on_attempt(self, ref: Any, to_grade: dict[int, list[tuple[Problem, int, Attempt, str]]]) -> None:
+    def _on_attempt(self, ref: Any) -> None:
         w, lane, index, problem = self._inflight.pop(ref)
         w.load -= 1
         try:
@@ -312,7 +326,7 @@ class Dispatcher:
         w.problems += 1
         w.generated_tokens += attempt.ledger.generated_tokens
         w.busy_seconds += attempt.ledger.wall_seconds
-        to_grade.setdefault(self.lanes.index(lane), []).append((problem, index, attempt, w.name))
+        self._ungraded.setdefault(self.lanes.index(lane), []).append((problem, index, attempt, w.name))
 
     def _on_actor_error(self, w: WorkerState, lane: Lane, index: int, problem: Problem,
                         e: Exception) -> Attempt | None:
@@ -357,6 +371,20 @@ class Dispatcher:
         if self._events:
             self.store.add_events(self._events)
             self._events = []
+
+
+def split(items: list[Any], slots: int, least: int = GRADE_CHUNK) -> list[list[Any]]:
+    """A round's attempts in up to `slots` even parts of at least `least` each: a burst of finished problems (the
+    end of a run, where every sequence of one decoding wave finishes together) is graded on every core at once, while
+    a trickle stays one task per round (Ray's per-task cost paid per batch)."""
+    parts = max(1, min(slots, len(items) // max(1, least)))
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for k in range(parts):
+        end = start + size + (1 if k < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
 
 
 def _cause(e: BaseException) -> str:

@@ -46,7 +46,7 @@ from suites import Suite, load_suite
 # rest at the next barrier. Engine actors run at nice 0, Ray's own per-worker setting (what its job supervisors use);
 # grading tasks stay at 15, below the model.
 ENGINE_RUNTIME_ENV = {"env_vars": {"RAY_worker_niceness": "0"}}
-GRADER_WARM_WORKERS = 2  # grading workers warmed per suite before generation (grading runs one task per round)
+GRADER_WARM_WORKERS = 4  # grading workers warmed per suite before generation, at most one per CPU
 
 
 @dataclass
@@ -275,7 +275,8 @@ def drive(runs: list[tuple[RunPlan, Budget | None]], store: Store, out: TextIO, 
         on_lanes(lanes)
     dispatcher = Dispatcher(
         workers=[WorkerState(p.name, w) for p, w in zip(placement.workers, workers)], store=store, progress=progress,
-        lanes=lanes, inflight_per_worker=placement.inflight_per_worker, commit_every=cfg.commit_every)
+        lanes=lanes, inflight_per_worker=placement.inflight_per_worker, commit_every=cfg.commit_every,
+        grading_slots=max(1, int(placement.cluster.get("CPU", 1) // placement.grader_cpus)))
     outcomes: list[tuple[str, str | None]] = [("complete", None)] * len(runs)
     drive_start = time.perf_counter()
     try:
