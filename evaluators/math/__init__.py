@@ -13,7 +13,7 @@ Layout (one job per module):
 
 from __future__ import annotations
 
-from evaluators.math import pool
+from evaluators.math import pool, units
 from evaluators.math.batch import cached_grade, clear_cache, grade_many
 from evaluators.math.extract import boxed_answers
 from evaluators.math.grader import extract_answer, grade
@@ -25,8 +25,10 @@ from evaluators.math.version import GRADER_VERSION
 
 
 def warm_up(workers: int | None = None) -> None:
-    """Start the worker pool now (imports happen once, before anything is timed)."""
+    """Start the worker pool and build pint's unit registry now (each about a second of CPU, once per process),
+    before anything is timed or a model is generating on the same cores."""
     pool.get_pool(workers).warm_up()
+    units.registry()
 
 
 __all__ = [

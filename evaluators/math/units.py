@@ -50,7 +50,7 @@ def registry() -> Any:
     global _registry
     with _lock:
         if _registry is None:
-            import pint  # noqa: PLC0415 - deferred: building the registry costs ~0.4 s, paid only when units appear
+            import pint  # noqa: PLC0415 - deferred: building the registry costs ~0.6-0.9 s, paid only when units appear
 
             ureg: Any = pint.UnitRegistry()
             ureg.define("dollar = [currency] = usd = buck")
