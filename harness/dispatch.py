@@ -166,6 +166,10 @@ class Dispatcher:
     commit_every: int = 16
     commit_seconds: float = 5.0
     grading_slots: int = 1  # grading tasks one round may fan out to (the cluster's CPUs)
+    # While problems are still generating, finished attempts wait up to this long before grading (0: grade at once).
+    # For engines on CPU, whose model holds every core: grading beside it slows the model by more than the grading
+    # costs (each preempted OpenMP thread stalls the others), so it waits for the end, or this bound.
+    hold_grading_s: float = 0.0
     driver_cpu_seconds: float = 0.0
     _events: list[dict[str, Any]] = field(default_factory=list)
     _queue: deque[Item] = field(default_factory=deque)
@@ -174,6 +178,7 @@ class Dispatcher:
     _pings: dict[Any, WorkerState] = field(default_factory=dict)  # health checks of suspect actors
     _grading: dict[Any, Lane] = field(default_factory=dict)  # grading task -> the lane whose attempts it grades
     _ungraded: dict[int, list[GradeItem]] = field(default_factory=dict)  # lane index -> attempts waiting for a slot
+    _ungraded_since: float = 0.0  # when the oldest of them finished
     _batch: "_Batch" = field(default_factory=lambda: _Batch())
     _last_commit: float = field(default_factory=time.monotonic)
 
@@ -219,6 +224,10 @@ class Dispatcher:
         grading waits, so attempts gather here rather than in a queue of one-attempt tasks, and the burst that ends
         a run is graded on every core at once (bench/engine_overhead.py: the run's tail after its last token)."""
         if not self._ungraded or len(self._grading) >= self.grading_slots:
+            return
+        # Held only while the engines have problems in flight: an idle engine (the end, or dispatch waiting on a cost
+        # cap's first wave to be graded) gets its attempts graded at once.
+        if self._inflight and self.hold_grading_s and time.monotonic() - self._ungraded_since < self.hold_grading_s:
             return
         for i, items in self._ungraded.items():
             lane = self.lanes[i]
@@ -275,6 +284,7 @@ class Dispatcher:
         lane = self._grading.pop(ref)
         for graded in ray.get(ref):
             self._batch.add(graded)
+            self.progress.awaiting(-1)
             row = graded[0]
             lane.pending -= 1
             lane.done += 1
@@ -326,7 +336,10 @@ class Dispatcher:
         w.problems += 1
         w.generated_tokens += attempt.ledger.generated_tokens
         w.busy_seconds += attempt.ledger.wall_seconds
+        if not self._ungraded:
+            self._ungraded_since = time.monotonic()
         self._ungraded.setdefault(self.lanes.index(lane), []).append((problem, index, attempt, w.name))
+        self.progress.awaiting(1)
 
     def _on_actor_error(self, w: WorkerState, lane: Lane, index: int, problem: Problem,
                         e: Exception) -> Attempt | None:

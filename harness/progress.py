@@ -33,6 +33,7 @@ class Progress:
         self.start_done = already_done
         self.correct = 0
         self.graded = 0
+        self.ungraded = 0  # generated, waiting for a grader
         self.tokens = 0
         self.failed = 0
         self.causes: Counter[str] = Counter()  # the first line of each failure's error
@@ -56,6 +57,11 @@ class Progress:
             self.correct += int(correct)
         self.render()
 
+    def awaiting(self, change: int) -> None:
+        """Attempts generated but not yet graded (grading may wait for the model to finish on CPU)."""
+        self.ungraded += change
+        self.render()
+
     def line(self) -> str:
         elapsed = time.perf_counter() - self.t0
         new = self.done - self.start_done
@@ -63,7 +69,8 @@ class Progress:
         eta = (self.total - self.done) / rate if rate > 0 else float("inf")
         acc = f"{self.correct / self.graded:.3f}" if self.graded else "-"
         failed = f" | {self.failed} failed, last: {self.last_cause}" if self.failed else ""
-        return (f"[{self.label}] {self.done}/{self.total} problems | acc {acc} | "
+        waiting = f" (+{self.ungraded} generated, grading)" if self.ungraded else ""
+        return (f"[{self.label}] {self.done}/{self.total} problems{waiting} | acc {acc} | "
                 f"{self.tokens / elapsed if elapsed > 0 else 0:.1f} tok/s | ETA {_fmt_eta(eta)}{failed}")
 
     def render(self, force: bool = False) -> None:

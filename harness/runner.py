@@ -46,6 +46,7 @@ from suites import Suite, load_suite
 # rest at the next barrier. Engine actors run at nice 0, Ray's own per-worker setting (what its job supervisors use);
 # grading tasks stay at 15, below the model.
 ENGINE_RUNTIME_ENV = {"env_vars": {"RAY_worker_niceness": "0"}}
+GRADE_HOLD_S = 30.0  # how long finished attempts wait for grading while a CPU engine generates (what a kill loses)
 GRADER_WARM_WORKERS = 4  # grading workers warmed per suite before generation, at most one per CPU
 
 
@@ -264,10 +265,13 @@ def drive(runs: list[tuple[RunPlan, Budget | None]], store: Store, out: TextIO, 
     graders = [ray.put(Grader.of(p.suite)) for p, _ in runs]
     warm_ups = {p.suite.warm_up: g for (p, _), g in zip(runs, graders) if p.suite.warm_up is not None}
     warm_graders(list(warm_ups.values()), GRADER_WARM_WORKERS)  # runs while the engines start; nothing waits on it
+    lanes, every_cpu = [], False
     try:
-        lanes = [Lane(p.run_id, p.cfg.strategy.name, p.cfg.strategy.params, g,
-                      _start_engines(store, p, workers, names, placement), key=p.run_id, budget=b, todo=len(p.todo))
-                 for (p, b), g in zip(runs, graders)]
+        for (p, b), g in zip(runs, graders):
+            costing, holds_cpus = _start_engines(store, p, workers, names, placement)
+            lanes.append(Lane(p.run_id, p.cfg.strategy.name, p.cfg.strategy.params, g, costing, key=p.run_id,
+                              budget=b, todo=len(p.todo)))
+            every_cpu = every_cpu or holds_cpus
     except BaseException:
         _stop_actors(workers, groups)
         raise
@@ -276,7 +280,8 @@ def drive(runs: list[tuple[RunPlan, Budget | None]], store: Store, out: TextIO, 
     dispatcher = Dispatcher(
         workers=[WorkerState(p.name, w) for p, w in zip(placement.workers, workers)], store=store, progress=progress,
         lanes=lanes, inflight_per_worker=placement.inflight_per_worker, commit_every=cfg.commit_every,
-        grading_slots=max(1, int(placement.cluster.get("CPU", 1) // placement.grader_cpus)))
+        grading_slots=max(1, int(placement.cluster.get("CPU", 1) // placement.grader_cpus)),
+        hold_grading_s=GRADE_HOLD_S if every_cpu else 0.0)
     outcomes: list[tuple[str, str | None]] = [("complete", None)] * len(runs)
     drive_start = time.perf_counter()
     try:
@@ -322,8 +327,10 @@ def _stop_reason(plan: RunPlan, lane: Lane) -> tuple[str, str | None]:
     return ("capped", None) if lane.capped else ("complete", None)
 
 
-def _start_engines(store: Store, plan: RunPlan, workers: list[Any], names: list[str], placement: Plan) -> Costing:
-    """Build every actor's engine; record what was built where. Returns what prices the run's compute."""
+def _start_engines(store: Store, plan: RunPlan, workers: list[Any], names: list[str],
+                   placement: Plan) -> tuple[Costing, bool]:
+    """Build every actor's engine; record what was built where. Returns what prices the run's compute, and whether
+    an engine's model threads hold every CPU of its host (vLLM CPU, `cpu_threads: all`)."""
     rid = plan.run_id
     try:
         infos = ray.get([w.lane_info.remote(rid) for w in workers])
@@ -352,7 +359,8 @@ def _start_engines(store: Store, plan: RunPlan, workers: list[Any], names: list[
     store.set_param_counts(rid, policy_params, verifier_params)
     verifier_model = plan.cfg.verifier.model if plan.cfg.verifier else None
     others = make_params(plan.cfg.strategy.name, plan.cfg.strategy.params).models()
-    return Costing(policy_params, verifier_params, pricing, verifier_model, plan.model, others)
+    every_cpu = any(info.get("cpu_threads") == "all" for info in infos)
+    return Costing(policy_params, verifier_params, pricing, verifier_model, plan.model, others), every_cpu
 
 
 def _finish(plan: RunPlan, store: Store, dispatcher: Dispatcher, lane: Lane, seconds: float, status: str,

@@ -90,6 +90,20 @@ def cpu_thread_binding(ranks: int = 1) -> str:
     return "|".join(",".join(str(c) for c in cpus[r * per: (r + 1) * per] or cpus[-1:]) for r in range(ranks))
 
 
+def cpu_threads(binding: str) -> str:
+    """`all` when a `VLLM_CPU_OMP_THREADS_BIND` puts the model's threads on every CPU this process may use (then
+    anything else that runs beside the model stalls it), `auto` for vLLM's own (a core kept for its scheduler),
+    else `some`."""
+    if binding == "auto":
+        return "auto"
+    cpus: set[int] = set()
+    for part in binding.replace("|", ",").split(","):
+        lo, _, hi = part.strip().partition("-")
+        if lo.isdigit():
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+    return "all" if cpus >= set(os.sched_getaffinity(0)) else "some"
+
+
 def prepare_cpu(kv_cache_gib: int, ranks: int = 1) -> bool:
     """Whether vLLM runs on CPU here; if so, the environment its CPU backend reads at start-up
     (KV cache size: unset, start-up fails; thread binding), unless the user set it already."""
@@ -282,6 +296,7 @@ class VLLMEngine:
             "chunked_prefill": self._llm.vllm_config.scheduler_config.enable_chunked_prefill,
             "seed": self.settings.seed,
             "request_metrics": self.settings.request_metrics,
+            **({"cpu_threads": cpu_threads(os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto"))} if self.cpu else {}),
         }
 
     def alive(self) -> bool:

@@ -1,0 +1,94 @@
+"""When finished attempts go to grading: split over the cluster's CPUs in a burst, held while a CPU engine generates.
+
+Logic only (the grading task's `.remote` is recorded, not run). The split runs in every e2e test; the hold only where
+the model's threads take every CPU (`cpu_threads: all`, bench/engine_overhead.py), which the tests' engines, one core
+per xdist worker, do not.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+
+import harness.dispatch as dispatch
+from harness.dispatch import Dispatcher, Lane, split
+from harness.engines.vllm_engine import cpu_threads
+from harness.progress import Progress
+
+
+@pytest.mark.parametrize(("n", "slots", "sizes"), [
+    (1, 2, [1]), (7, 2, [7]), (8, 2, [4, 4]), (9, 2, [5, 4]), (26, 2, [13, 13]),
+    (26, 8, [5, 5, 4, 4, 4, 4]), (100, 1, [100]),
+])
+def test_split_keeps_every_item_once_in_even_parts(n, slots, sizes):
+    parts = split(list(range(n)), slots)
+    assert [len(p) for p in parts] == sizes
+    assert [x for p in parts for x in p] == list(range(n))
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def remote(self, grader, run_id, items, costing):
+        self.sent.append(len(items))
+        return object()
+
+
+@pytest.fixture
+def graded(monkeypatch):
+    rec = _Recorder()
+    monkeypatch.setattr(dispatch, "grade_batch", rec)
+    return rec
+
+
+def _dispatcher(hold: float, slots: int = 2) -> Dispatcher:
+    lane = Lane("r", "self_consistency", {}, grader_ref=None, costing=None)  # type: ignore[arg-type]
+    d = Dispatcher(workers=[], store=None, progress=Progress(10, "t", stream=io.StringIO()),  # type: ignore[arg-type]
+                   lanes=[lane], inflight_per_worker=4, grading_slots=slots, hold_grading_s=hold)
+    d._ungraded = {0: [("p", i, "attempt", "w0") for i in range(10)]}
+    d._ungraded_since = time.monotonic()
+    return d
+
+
+def test_held_while_problems_are_in_flight_then_sent_split(graded):
+    d = _dispatcher(hold=30.0)
+    d._inflight = {"ref": None}
+    d._grade()
+    assert graded.sent == [] and len(d._ungraded[0]) == 10  # the model is generating: wait
+    d._ungraded_since -= 31.0
+    d._grade()
+    assert graded.sent == [5, 5] and not d._ungraded  # waited its bound: both slots at once
+
+
+def test_sent_at_once_when_nothing_is_in_flight_or_nothing_holds(graded):
+    d = _dispatcher(hold=30.0)
+    d._grade()  # the engine is idle (the end, or a cost cap waiting on these grades)
+    assert graded.sent == [5, 5]
+    d = _dispatcher(hold=0.0)
+    d._inflight = {"ref": None}
+    d._grade()  # GPU or API engines: graded beside generation
+    assert graded.sent == [5, 5, 5, 5]
+
+
+def test_waits_for_a_free_grading_slot(graded):
+    d = _dispatcher(hold=0.0, slots=1)
+    d._grading = {"busy": None}
+    d._grade()
+    assert graded.sent == [] and len(d._ungraded[0]) == 10
+    d._grading = {}
+    d._grade()
+    assert graded.sent == [10]
+
+
+def test_cpu_threads_says_whether_the_model_holds_every_cpu():
+    mine = sorted(os.sched_getaffinity(0))
+    every = ",".join(map(str, mine))
+    assert cpu_threads("auto") == "auto"
+    assert cpu_threads(every) == "all" and cpu_threads(f"{mine[0]}-{mine[-1]}") == "all"
+    assert cpu_threads("|".join(map(str, mine))) == "all"  # one rank per CPU
+    if len(mine) > 1:
+        assert cpu_threads(str(mine[0])) == "some"
