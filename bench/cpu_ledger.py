@@ -25,6 +25,8 @@ RAY_DAEMONS = ("raylet", "gcs_server", "dashboard", "log_monitor", "monitor.py",
 def label(name: str, cmdline: str) -> str:
     if "EngineCore" in name or "EngineCore" in cmdline or "VllmWorker" in name or "multiprocessing.spawn" in cmdline:
         return ENGINE
+    if "zygote" in cmdline:  # the math grader's sympy pools (graders' and the strategies' vote keys)
+        return "grader pools (sympy)"
     if "ray::" in cmdline or "ray::" in name:
         if "grade" in cmdline.lower():
             return "grading tasks"
@@ -79,9 +81,10 @@ class CpuLedger:
                 if p.info["pid"] == me or p.info["cpu_times"] is None:
                     continue
                 pid, t = p.info["pid"], p.info["cpu_times"]
-                if pid not in self.labels:
-                    self.commands[pid] = " ".join(p.info["cmdline"] or []) or p.info["name"] or "?"
-                    self.labels[pid] = label(p.info["name"] or "", self.commands[pid])
+                # Relabelled on every sample: a Ray worker starts as `setup_worker.py` and only later names itself
+                # (`ray::EngineWorker`, `ray::IDLE`); its last name is what it was.
+                self.commands[pid] = " ".join(p.info["cmdline"] or []) or p.info["name"] or "?"
+                self.labels[pid] = label(p.info["name"] or "", self.commands[pid])
                 pre = _preemptions(pid) if self.labels[pid] == ENGINE else 0
                 self.samples[pid].append((now, t.user + t.system, pre))
             self._stop.wait(self.period_s)

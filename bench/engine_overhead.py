@@ -94,11 +94,15 @@ def harness_run(suite: str, n: int, temperature: float, max_tokens: int, max_mod
 
     con = duckdb.connect(str(db), read_only=True)
     manifest = json.loads(con.execute("SELECT manifest FROM runs").fetchone()[0])
+    last_token = con.execute("SELECT max(epoch(finished_at)) FROM calls").fetchone()[0]
     events = con.execute("SELECT kind, detail FROM run_events").fetchall()
     con.close()
     if events:  # an engine that died and restarted inside the window is not overhead: say so
         print(f"  the harness run recorded {len(events)} events: {events[:4]}", flush=True)
     session = manifest["last_session"]
+    print(f"  thinkbench run: {session['ended_unix'] - last_token:.2f} s from its last token to its last commit "
+          f"(grading and storing the final attempts); grading held for the end: "
+          f"{manifest['engine'].get('cpu_threads') == 'all'}", flush=True)
     return session["generated_tokens"], session["seconds"], session["ended_unix"]
 
 
