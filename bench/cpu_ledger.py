@@ -23,7 +23,7 @@ RAY_DAEMONS = ("raylet", "gcs_server", "dashboard", "log_monitor", "monitor.py",
 
 
 def label(name: str, cmdline: str) -> str:
-    if "EngineCore" in name or "EngineCore" in cmdline or "VllmWorker" in name or "multiprocessing.spawn" in cmdline:
+    if any(k in name or k in cmdline for k in ("EngineCore", "VllmWorker", "VLLM::", "multiprocessing.spawn")):
         return ENGINE
     if "zygote" in cmdline:  # the math grader's sympy pools (graders' and the strategies' vote keys)
         return "grader pools (sympy)"
