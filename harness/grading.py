@@ -34,23 +34,34 @@ class Grader:
         return cls(suite.grade, suite.vote_key, suite.second_opinion, suite.warm_up)
 
     def judge(self, run_id: str, problem: Problem, idx: int, text: str,
-              disagreements: list[dict[str, Any]]) -> Grade:
-        """Grade one response; when a second grader disagrees, keep both verdicts for review. A
-        grader that raises (on hostile input) gives this response an `error` grade: one response
-        must not abort the run."""
+              disagreements: list[dict[str, Any]], seen: dict[str, tuple[Grade, bool | None]] | None = None) -> Grade:
+        """Grade one response; when a second grader disagrees, keep both verdicts for review. `seen` holds the
+        verdicts of texts already graded for this problem (a vote's winner is one of its samples; small models repeat
+        themselves), so each distinct text is graded once."""
+        if seen is not None and text in seen:
+            g, other = seen[text]
+        else:
+            g, other = self._verdicts(text, problem)
+            if seen is not None:
+                seen[text] = (g, other)
+        if other is not None and other != g.correct:
+            disagreements.append({
+                "run_id": run_id, "problem_id": problem.id, "sample_idx": idx, "response": text,
+                "gold": problem.answer, "extracted": g.extracted, "ours": g.correct, "ours_reason": g.reason,
+                "theirs": other, "grader_version": g.grader_version,
+            })
+        return g
+
+    def _verdicts(self, text: str, problem: Problem) -> tuple[Grade, bool | None]:
+        """Ours and the second grader's (None: none, or ours failed). A grader that raises (on hostile input) gives
+        this response an `error` grade: one response must not abort the run."""
         try:
             g = self.grade(text, problem)
         except Exception as e:  # noqa: BLE001 - any grader bug or hostile response is this response's error only
-            return Grade.wrong(None, f"grader failed: {type(e).__name__}: {e}"[:500], "-", "error")
-        if self.second_opinion is not None and not g.grader_error:
-            other = self.second_opinion(text, problem)
-            if other is not None and other != g.correct:
-                disagreements.append({
-                    "run_id": run_id, "problem_id": problem.id, "sample_idx": idx, "response": text,
-                    "gold": problem.answer, "extracted": g.extracted, "ours": g.correct, "ours_reason": g.reason,
-                    "theirs": other, "grader_version": g.grader_version,
-                })
-        return g
+            return Grade.wrong(None, f"grader failed: {type(e).__name__}: {e}"[:500], "-", "error"), None
+        if self.second_opinion is None or g.grader_error:
+            return g, None
+        return g, self.second_opinion(text, problem)
 
 
 def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, attempt: Attempt, worker: str,
@@ -59,8 +70,9 @@ def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, att
     sample_rows: list[dict[str, Any]] = []
     disagreements: list[dict[str, Any]] = []
     vote_key = grader.vote_key
+    seen: dict[str, tuple[Grade, bool | None]] = {}
     for s in attempt.samples:
-        g = grader.judge(run_id, problem, s.index, s.text, disagreements)
+        g = grader.judge(run_id, problem, s.index, s.text, disagreements, seen)
         sample_rows.append({
             "run_id": run_id, "problem_id": problem.id, "sample_idx": s.index, "text": s.text,
             "finish_reason": s.finish_reason, "prompt_tokens": s.prompt_tokens,
@@ -74,7 +86,7 @@ def grade_attempt(grader: Grader, run_id: str, problem: Problem, index: int, att
     elif attempt.final_text is None:
         final = Grade.wrong(None, "no answer", "-", "invalid")
     else:
-        final = grader.judge(run_id, problem, FINAL, attempt.final_text, disagreements)
+        final = grader.judge(run_id, problem, FINAL, attempt.final_text, disagreements, seen)
     led = attempt.ledger
     row = {
         "run_id": run_id, "problem_id": problem.id, "problem_index": index, "gold": problem.answer,

@@ -1,4 +1,5 @@
-"""When finished attempts go to grading: split over the cluster's CPUs in a burst, held while a CPU engine generates.
+"""When finished attempts go to grading (split over the cluster's CPUs in a burst, held while a CPU engine generates),
+and how an attempt is graded (each distinct text once).
 
 Logic only (the grading task's `.remote` is recorded, not run). The split runs in every e2e test; the hold only where
 the model's threads take every CPU (`cpu_threads: all`, bench/engine_overhead.py), which the tests' engines, one core
@@ -14,8 +15,12 @@ import time
 import pytest
 
 import harness.dispatch as dispatch
+from core.grade import Grade
+from core.records import Attempt, Ledger, Problem, Sample
+from harness.compute import Costing
 from harness.dispatch import Dispatcher, Lane, split
 from harness.engines.vllm_engine import cpu_threads
+from harness.grading import FINAL, Grader, grade_attempt
 from harness.progress import Progress
 
 
@@ -92,3 +97,26 @@ def test_cpu_threads_says_whether_the_model_holds_every_cpu():
     assert cpu_threads("|".join(map(str, mine))) == "all"  # one rank per CPU
     if len(mine) > 1:
         assert cpu_threads(str(mine[0])) == "some"
+
+
+def test_each_distinct_text_of_an_attempt_is_graded_once_with_every_disagreement_kept():
+    """A vote's winner is one of its samples and small models repeat themselves: one grade per distinct text, but a
+    disagreement row for every sample (and the final) whose text the second grader disputes."""
+    calls: list[str] = []
+
+    def grade(text, problem):
+        calls.append(text)
+        return Grade.ok("4", "equal", "1") if "4" in text else Grade.wrong("5", "differs", "1")
+
+    def second(text, problem):
+        calls.append("second:" + text)
+        return "four" in text  # disputes every "4" that is not also spelled out
+
+    texts = ["so 4", "so 4", "it is 5", "so 4", "it is four 4"]
+    samples = [Sample(i, t, "stop", 10, 3) for i, t in enumerate(texts)]
+    attempt = Attempt("p1", "so 4", "4", samples, Ledger())
+    row, rows, disagreements, _ = grade_attempt(Grader(grade, str, second), "r", Problem("p1", {}, "4"), 0, attempt,
+                                                "w0", Costing())
+    assert sorted(calls) == sorted([*set(texts), *("second:" + t for t in set(texts))])
+    assert [r["correct"] for r in rows] == [True, True, False, True, True] and row["correct"] is True
+    assert sorted(d["sample_idx"] for d in disagreements) == [FINAL, 0, 1, 3]  # each "so 4", the final among them
