@@ -42,9 +42,8 @@ from harness.worker import EngineWorker, WorkerLane
 from suites import Suite, load_suite
 
 # Ray starts its workers at nice 15 so that its daemons stay responsive; an engine actor's vLLM processes inherit it,
-# and then every wake-up of a daemon or the driver (nice 0) preempts one of the model's OpenMP threads and stalls the
-# rest at the next barrier. Engine actors run at nice 0, Ray's own per-worker setting (what its job supervisors use);
-# grading tasks stay at 15, below the model.
+# and so ran below Ray's daemons and the driver and level with the grading tasks. Engine actors run at nice 0, Ray's
+# own per-worker setting (what its job supervisors use); grading tasks stay at 15, below the model.
 ENGINE_RUNTIME_ENV = {"env_vars": {"RAY_worker_niceness": "0"}}
 GRADE_HOLD_S = 30.0  # how long finished attempts wait for grading while a CPU engine generates (what a kill loses)
 GRADER_WARM_WORKERS = 4  # grading workers warmed per suite before generation, at most one per CPU
