@@ -97,6 +97,7 @@ def test_cpu_threads_says_whether_the_model_holds_every_cpu():
     assert cpu_threads("|".join(map(str, mine))) == "all"  # one rank per CPU
     if len(mine) > 1:
         assert cpu_threads(str(mine[0])) == "some"
+    assert cpu_threads("0-x,,nodes") == "some" and cpu_threads("") == "some"  # a malformed binding never raises
 
 
 def test_each_distinct_text_of_an_attempt_is_graded_once_with_every_disagreement_kept():

@@ -99,7 +99,7 @@ def cpu_threads(binding: str) -> str:
     cpus: set[int] = set()
     for part in binding.replace("|", ",").split(","):
         lo, _, hi = part.strip().partition("-")
-        if lo.isdigit():
+        if lo.isdigit() and (hi or lo).isdigit():  # anything else vLLM reads its own way; it counts for nothing here
             cpus.update(range(int(lo), int(hi or lo) + 1))
     return "all" if cpus >= set(os.sched_getaffinity(0)) else "some"
 
