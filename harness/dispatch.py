@@ -91,10 +91,13 @@ def warm_grader(grader: Grader) -> None:
         grader.warm_up()
 
 
-def warm_graders(graders: list[Any], workers: int) -> list[Any]:
-    """One warm-up task per grading worker Ray will likely run at once (its CPU slots, at most `workers`)."""
+def warm_graders(graders: list[tuple[Any, int]], workers: int) -> list[Any]:
+    """One warm-up task per grading worker Ray will likely run at once for each (grader, problems to grade): its CPU
+    slots, at most `workers`, and no more than the problems fill at GRADE_CHUNK attempts a task. A small run (a CI
+    check of a few problems) warms one worker, a complete one none: each warm-up is a worker process start and
+    about a CPU-second that only pays for itself when grading would have paid it."""
     slots = max(1, min(workers, int(ray.available_resources().get("CPU", 1))))
-    return [warm_grader.remote(g) for g in graders for _ in range(slots)]
+    return [warm_grader.remote(g) for g, todo in graders for _ in range(min(slots, -(-todo // GRADE_CHUNK)))]
 
 
 @dataclass

@@ -262,7 +262,11 @@ def drive(runs: list[tuple[RunPlan, Budget | None]], store: Store, out: TextIO, 
     workers, groups, names = _start_actors(cfg, placement, {p.run_id: _worker_lane(p) for p, _ in runs},
                                            name.replace(" ", "-"))
     graders = [ray.put(Grader.of(p.suite)) for p, _ in runs]
-    warm_ups = {p.suite.warm_up: g for (p, _), g in zip(runs, graders) if p.suite.warm_up is not None}
+    warm_ups: dict[Any, tuple[Any, int]] = {}  # one suite's runs (a sweep's) share their graders' warm-up
+    for (p, _), g in zip(runs, graders):
+        if p.suite.warm_up is not None:
+            ref, todo = warm_ups.get(p.suite.warm_up, (g, 0))
+            warm_ups[p.suite.warm_up] = (ref, todo + len(p.todo))
     warm_graders(list(warm_ups.values()), GRADER_WARM_WORKERS)  # runs while the engines start; nothing waits on it
     lanes, every_cpu = [], False
     try:

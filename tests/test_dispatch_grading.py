@@ -121,3 +121,19 @@ def test_each_distinct_text_of_an_attempt_is_graded_once_with_every_disagreement
     assert sorted(calls) == sorted([*set(texts), *("second:" + t for t in set(texts))])
     assert [r["correct"] for r in rows] == [True, True, False, True, True] and row["correct"] is True
     assert sorted(d["sample_idx"] for d in disagreements) == [FINAL, 0, 1, 3]  # each "so 4", the final among them
+
+
+@pytest.mark.parametrize(("todo", "cpus", "warmed"), [(3, 2, 1), (5, 2, 2), (40, 8, 4), (40, 2, 2), (0, 2, 0)])
+def test_graders_warmed_are_as_many_as_the_problems_can_keep_busy(monkeypatch, todo, cpus, warmed):
+    """A few problems' grades fit one grading task, so only one worker is warmed (a process start and a CPU-second
+    each); a finished run warms none."""
+    sent: list[str] = []
+
+    class _Warm:
+        def remote(self, grader):
+            sent.append(grader)
+
+    monkeypatch.setattr(dispatch, "warm_grader", _Warm())
+    monkeypatch.setattr(dispatch.ray, "available_resources", lambda: {"CPU": float(cpus)})
+    dispatch.warm_graders([("g", todo)], workers=4)
+    assert sent == ["g"] * warmed
