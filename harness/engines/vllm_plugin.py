@@ -45,5 +45,5 @@ def register() -> None:
             self.busy_loop_s = spin
         original(self, timeout_ms)
 
-    SpinCondition.wait = wait  # type: ignore[method-assign]
-    SpinCondition._thinkbench_idle_spin_s = spin  # type: ignore[attr-defined]
+    SpinCondition.wait = wait
+    SpinCondition._thinkbench_idle_spin_s = spin
