@@ -61,6 +61,7 @@ def test_site_in_chromium(site):
         assert page.inner_text("#pageinfo") == "problems 51-60 of 60"
         page.locator("#problems a", has_text="synth-00059").click()  # shard 002 loads on demand
         page.get_by_role("heading", name="Problem synth-00059").wait_for(timeout=10000)
+        page.locator("#detail pre").nth(1).wait_for(timeout=10000)  # the heading can render before its samples
         assert page.locator("#detail pre").count() == 2
         page.select_option("#f", "right")
         assert page.inner_text("#pageinfo") == "problems 1-30 of 30"
