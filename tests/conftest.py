@@ -30,6 +30,11 @@ DATA = REPO.parent / "shared" / "datasets"
 THINKBENCH = str(Path(sys.executable).parent / "thinkbench")
 
 
+# pytest imports this file as `conftest`; test modules import its helpers as `tests.conftest`. One module under both
+# names, or each copy would start a session cluster of its own (two idle Ray clusters per worker, each a few percent
+# of a core for the whole session, and the second never shut down).
+sys.modules.setdefault("tests.conftest", sys.modules[__name__])
+
 _CLUSTER: list = []  # the session's one local Ray cluster, started by the first test that needs it
 
 
@@ -43,7 +48,9 @@ def session_ray_address() -> str:
         if ray.is_initialized():
             ray.shutdown()
         _CLUSTER.append(Cluster(initialize_head=True, connect=False,
-                                head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1"}))
+                                head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1",
+                                                # runs join it with log_to_driver off: no dashboard, no log tailing
+                                                "include_dashboard": False, "include_log_monitor": False}))
     return _CLUSTER[0].address
 
 

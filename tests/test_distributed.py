@@ -30,7 +30,8 @@ def cluster():
         ray.shutdown()
     # Loopback only: the test cluster's nodes talk over 127.0.0.1.
     c = Cluster(initialize_head=True, connect=True,
-                head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1", "_system_config": FAST_HEALTH})
+                head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1", "_system_config": FAST_HEALTH,
+                                "include_dashboard": False, "include_log_monitor": False})
     yield c
     ray.shutdown()
     c.shutdown()
