@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.engines.vllm_plugin import CPU_IDLE_SPIN_S, IDLE_SPIN_ENV
+
 # Ray resolves "127.0.0.1" to the machine's interface address unless told this is a one-machine
 # setup; tests keep every Ray connection (and the CLI subprocesses they start) on loopback.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -194,7 +196,10 @@ class VLLMServer:
         return iter((self.base, self.name))
 
     def start(self) -> None:
-        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_LOGGING_LEVEL": "WARNING"}
+        # Its worker stops busy-polling 50 ms after a request, as ThinkBench's own CPU engines do (vllm_plugin.py),
+        # not vLLM's 1 s: the server idles between the tests' requests while the other xdist worker needs the core.
+        env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_LOGGING_LEVEL": "WARNING",
+               IDLE_SPIN_ENV: str(CPU_IDLE_SPIN_S)}
         with self.log.open("a") as fh:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", self.model.path,

@@ -13,10 +13,12 @@ from tests.conftest import THINKBENCH
 
 
 def test_reading_during_a_live_run_never_blocks_or_corrupts_it(tmp_path):
+    # Generation slow enough (about a minute, asleep) that grading keeps up with it even on a loaded 2-core machine,
+    # where a grading worker can take 20 s to start: the reader must see the run part-way.
     cfg = tmp_path / "slow.yaml"
     cfg.write_text(
         "suite: 'arith:digits=1-2,n=24'\n"
-        "engine: {kind: scripted, seconds_per_token: 0.05}\n"
+        "engine: {kind: scripted, seconds_per_token: 0.15}\n"
         "strategy: {name: self_consistency, params: {n: 4}}\n"
         "commit_every: 2\nmax_inflight: 2\n")
     db = tmp_path / "live.duckdb"
@@ -26,7 +28,7 @@ def test_reading_during_a_live_run_never_blocks_or_corrupts_it(tmp_path):
                              "--plot", str(tmp_path / "p.png")],
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RAY_ADDRESS": "local"})
     seen, reads, longest = set(), 0, 0.0
-    deadline = time.time() + 240
+    deadline = time.time() + 400
     while proc.poll() is None and time.time() < deadline:
         if db.exists():
             try:

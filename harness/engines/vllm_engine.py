@@ -39,6 +39,7 @@ from harness.engines.base import (
     ended_turn,
 )
 from harness.engines.spec import ENGINES, EngineSettings, EngineSpec
+from harness.engines.vllm_plugin import CPU_IDLE_SPIN_S, IDLE_SPIN_ENV, idle_spin_s
 from harness.models import ModelRef
 
 
@@ -106,11 +107,13 @@ def cpu_threads(binding: str) -> str:
 
 def prepare_cpu(kv_cache_gib: int, ranks: int = 1) -> bool:
     """Whether vLLM runs on CPU here; if so, the environment its CPU backend reads at start-up
-    (KV cache size: unset, start-up fails; thread binding), unless the user set it already."""
+    (KV cache size: unset, start-up fails; thread binding; how long an idle worker busy-polls, see
+    harness/engines/vllm_plugin.py), unless the user set it already."""
     if not _on_cpu():
         return False
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(kv_cache_gib))
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_thread_binding(ranks))
+    os.environ.setdefault(IDLE_SPIN_ENV, str(CPU_IDLE_SPIN_S))
     return True
 
 
@@ -296,7 +299,8 @@ class VLLMEngine:
             "chunked_prefill": self._llm.vllm_config.scheduler_config.enable_chunked_prefill,
             "seed": self.settings.seed,
             "request_metrics": self.settings.request_metrics,
-            **({"cpu_threads": cpu_threads(os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto"))} if self.cpu else {}),
+            **({"cpu_threads": cpu_threads(os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto")),
+                "idle_spin_s": idle_spin_s()} if self.cpu else {}),
         }
 
     def alive(self) -> bool:
