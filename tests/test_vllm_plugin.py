@@ -22,10 +22,15 @@ from vllm.distributed.device_communicators.shm_broadcast import SpinCondition
 ctx = zmq.Context()
 writer = SpinCondition(False, ctx, "inproc://probe")
 reader = SpinCondition(True, ctx, "inproc://probe")
-time.sleep(0.2)  # idle for longer than the cap, far less than vLLM's 1 s
-start = time.monotonic()
-reader.wait(timeout_ms=300)  # spinning returns at once; idle mode waits for a notification (none comes)
-print(round(reader.busy_loop_s, 3), time.monotonic() - start >= 0.25)
+def idle_wait():
+    time.sleep(0.2)  # idle for longer than the cap, far less than vLLM's 1 s
+    start = time.monotonic()
+    reader.wait(timeout_ms=300)  # spinning returns at once; idle mode waits for a notification (none comes)
+    return time.monotonic() - start >= 0.25
+before_first_read = idle_wait()  # vLLM's full window while the reader has never read (its subscription may be joining)
+reader.record_read()
+after_a_read = idle_wait()
+print(before_first_read, round(reader.busy_loop_s, 3), after_a_read)
 """
 
 
@@ -43,8 +48,8 @@ def test_the_plugin_is_registered_with_vllm():
 
 
 def test_an_idle_reader_stops_spinning_after_the_cap_and_vllm_default_holds_without_it():
-    assert _probe("0.05") == "0.05 True"  # idle 0.2 s > 0.05 s: waits on the socket
-    assert _probe(None) == "1 False"  # vLLM's 1 s window: still spinning, returns at once
+    assert _probe("0.05") == "False 0.05 True"  # after a read, idle 0.2 s > 0.05 s: waits on the socket
+    assert _probe(None) == "False 1 False"  # vLLM's 1 s window: still spinning, returns at once
 
 
 def test_malformed_caps_leave_vllm_alone(monkeypatch):

@@ -37,13 +37,22 @@ def register() -> None:
         return
     if getattr(SpinCondition, "_thinkbench_idle_spin_s", None) is not None:
         return
-    original = SpinCondition.wait
+    original_wait, original_read = SpinCondition.wait, SpinCondition.record_read
+
+    def record_read(self: Any) -> None:
+        # Only after a reader's first read: until then vLLM's full window also covers its subscription joining
+        # (a notification published before the SUB socket joined is lost, and a reader polling by then would
+        # wait out vLLM's 5 s recheck). After it, a write always leaves a notification pending (CONFLATE keeps
+        # the last), so a short window loses nothing.
+        self._thinkbench_has_read = True
+        original_read(self)
 
     def wait(self: Any, timeout_ms: int | None = None) -> None:
         # Readers set their poll window in __init__, possibly before this plugin loaded: cap it at each wait.
-        if getattr(self, "busy_loop_s", 0) > spin:
+        if getattr(self, "_thinkbench_has_read", False) and getattr(self, "busy_loop_s", 0) > spin:
             self.busy_loop_s = spin
-        original(self, timeout_ms)
+        original_wait(self, timeout_ms)
 
-    SpinCondition.wait = wait
-    SpinCondition._thinkbench_idle_spin_s = spin
+    SpinCondition.wait = wait  # type: ignore[method-assign]
+    SpinCondition.record_read = record_read  # type: ignore[method-assign]
+    SpinCondition._thinkbench_idle_spin_s = spin  # type: ignore[attr-defined]
