@@ -1,8 +1,9 @@
 """Harness overhead: the same prompts and sampling through vLLM directly, then through `thinkbench run`.
 
 Both use the embedded SmolLM2-135M-Instruct on vLLM's CPU build (float32, eager), self-consistency
-with n=8 at temperature 0.7 over the same generated problems. Raw throughput is one offline
-`LLM.generate` call over every prompt (vLLM's best case); the harness figure is generated tokens
+with n=8 at temperature 0.7 over the same generated problems, each request with the seed the run gives it, so
+both generate exactly the same tokens (checked and printed). Raw throughput is one offline `LLM.generate` call over
+every prompt (vLLM's best case); the harness figure is generated tokens
 over the run's generation phase (engine ready -> last commit: strategies, Ray, grading, DuckDB).
 Start-up is excluded from both. Prints both tokens/s and their ratio (target >= 0.95), for each thread binding:
 `all` (the model's threads on every CPU, ThinkBench's default on small machines) and `vllm` (vLLM's own "auto"
@@ -30,22 +31,25 @@ from pathlib import Path
 from cpu_ledger import CpuLedger, describe
 
 REPO = Path(__file__).resolve().parents[1]
+RUN_SEED = 0  # `thinkbench run`'s default seed: the raw requests carry the seeds the run's requests carry
 sys.path.insert(0, str(REPO))
 
 
-def raw_vllm(model_path: str, prompts: list[list[int]], n: int, temperature: float, max_tokens: int,
-             max_model_len: int) -> tuple[int, float, float]:
-    from harness.engines.vllm_engine import cpu_thread_binding
+def raw_vllm(model_path: str, prompts: list[list[int]], seeds: list[int], n: int, temperature: float,
+             max_tokens: int, max_model_len: int) -> tuple[int, float, float]:
+    from harness.engines.vllm_engine import CPU_STEP_TOKENS, cpu_thread_binding
 
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
     os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cpu_thread_binding())
     from vllm import LLM, SamplingParams
 
-    # The same engine settings as the harness's vLLM engine on CPU (32-token KV blocks, prefix caching,
-    # the model's threads on every CPU).
+    # The same engine settings as the harness's vLLM engine on CPU (32-token KV blocks, prefix caching, whole
+    # prompts per step since requests are seeded) and the same requests: each prompt with the seed the run sends,
+    # so both generate exactly the same samples (the same tokens, the same number of steps).
     llm = LLM(model=model_path, dtype="float32", enforce_eager=True, max_model_len=max_model_len, seed=0,
-              enable_prefix_caching=True, block_size=32)
-    params = SamplingParams(n=n, temperature=temperature, max_tokens=max_tokens)
+              enable_prefix_caching=True, block_size=32, enable_chunked_prefill=False,
+              max_num_batched_tokens=max(CPU_STEP_TOKENS, max_model_len))
+    params = [SamplingParams(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed) for seed in seeds]
     start = time.perf_counter()
     outs = llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
     seconds = time.perf_counter() - start
@@ -123,20 +127,24 @@ def main() -> None:
 
     from harness.engines.base import Prompt
     from harness.models import resolve_model
+    from harness.strategies.base import request_seed
     from suites import load_suite
 
     suite_name = f"arith:digits=1-2,operators=+,n={args.problems},seed=1"
     suite = load_suite(suite_name)
     model = resolve_model("embedded")
     tok = AutoTokenizer.from_pretrained(model.path)
-    prompts = []
-    for p in suite.problems:  # rendered exactly as the harness's vLLM engine renders them
-        msgs = Prompt.chat(suite.template.render(p.question())).as_messages()
-        text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+    prompts, seeds = [], []
+    for p in suite.problems:  # rendered exactly as the harness's vLLM engine renders them, seeded as a run seeds them
+        question = p.question()
+        prompt = Prompt.chat(suite.template.render(question))
+        text = tok.apply_chat_template(prompt.as_messages(), tokenize=False, add_generation_prompt=True)
         prompts.append(tok.encode(text, add_special_tokens=False))
+        seeds.append(request_seed(RUN_SEED, question.id, prompt))
 
     if args.raw_only:  # a fresh interpreter's raw measurement, under the binding its environment sets
-        print(json.dumps(raw_vllm(model.path, prompts, args.n, args.temperature, args.max_tokens, max_model_len)))
+        print(json.dumps(raw_vllm(model.path, prompts, seeds, args.n, args.temperature, args.max_tokens,
+                                  max_model_len)))
         return
     print(f"machine: {platform.node()} {os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
           f"date {date.today()}")
@@ -150,7 +158,8 @@ def main() -> None:
         raw_tps, h_tps = raw_tokens / raw_s, h_tokens / h_s
         print(f"binding {binding:<4}: raw vLLM LLM.generate {raw_tokens:6d} tokens in {raw_s:6.1f} s = "
               f"{raw_tps:6.1f} tok/s | thinkbench run {h_tokens:6d} tokens in {h_s:6.1f} s = {h_tps:6.1f} tok/s | "
-              f"ratio {h_tps / raw_tps:.2f} (target >= 0.95)", flush=True)
+              f"ratio {h_tps / raw_tps:.2f} (target >= 0.95); same samples: "
+              f"{'yes' if raw_tokens == h_tokens else 'NO (token counts differ)'}", flush=True)
         print("  raw:\n" + describe(*ledger.window(raw_end - raw_s, raw_end), raw_s))
         print("  thinkbench run:\n" + describe(*ledger.window(h_end - h_s, h_end), h_s), flush=True)
         if args.verbose:

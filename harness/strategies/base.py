@@ -62,6 +62,18 @@ class StrategyParams(BaseModel):
         return SamplingParams(**{**base, **overrides})
 
 
+def prompt_digest(prompt: Prompt) -> str:
+    return hashlib.sha256(repr((prompt.messages, prompt.assistant_prefix, prompt.assistant_prefix_ids))
+                          .encode()).hexdigest()
+
+
+def request_seed(run_seed: int, problem_id: str, prompt: Prompt, nth: int = 0) -> int:
+    """The seed of the `nth` request of `prompt` in problem `problem_id` of a run seeded `run_seed`: what a run
+    sends, so anything outside a run (bench/engine_overhead.py's raw vLLM) can ask for exactly the same samples."""
+    key = f"{run_seed}\x1f{problem_id}\x1f{prompt_digest(prompt)}\x1f{nth}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
 @dataclass
 class Decision:
     """What a strategy stands by: a response text (graded) and its extracted answer."""
@@ -105,12 +117,10 @@ class StrategyContext:
         """A seed for the next request of this prompt: a function of (run seed, problem, prompt, how many times
         this attempt asked it before), so a rerun asks the same requests with the same seeds whatever order
         concurrent requests finish in. Engines that honour per-request seeds reproduce their samples with it."""
-        digest = hashlib.sha256(repr((prompt.messages, prompt.assistant_prefix, prompt.assistant_prefix_ids))
-                                .encode()).hexdigest()
+        digest = prompt_digest(prompt)
         nth = self._asked[digest]
         self._asked[digest] += 1
-        key = f"{self.seed}\x1f{self.question.id}\x1f{digest}\x1f{nth}"
-        return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF
+        return request_seed(self.seed, self.question.id, prompt, nth)
 
     def prompt(self, assistant_prefix: str = "", assistant_prefix_ids: tuple[int, ...] | None = None) -> Prompt:
         return Prompt.chat(self.template.render(self.question), assistant_prefix, assistant_prefix_ids)
