@@ -53,6 +53,6 @@ def register() -> None:
             self.busy_loop_s = spin
         original_wait(self, timeout_ms)
 
-    SpinCondition.wait = wait  # type: ignore[method-assign]
-    SpinCondition.record_read = record_read  # type: ignore[method-assign]
-    SpinCondition._thinkbench_idle_spin_s = spin  # type: ignore[attr-defined]
+    SpinCondition.wait = wait
+    SpinCondition.record_read = record_read
+    SpinCondition._thinkbench_idle_spin_s = spin
