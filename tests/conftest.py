@@ -47,12 +47,15 @@ def session_ray_address() -> str:
         import ray
         from ray.cluster_utils import Cluster
 
+        from harness.runner import QUIET_RAY_CONFIG
+
         if ray.is_initialized():
             ray.shutdown()
         _CLUSTER.append(Cluster(initialize_head=True, connect=False,
                                 head_node_args={"num_cpus": 2, "node_ip_address": "127.0.0.1",
                                                 # runs join it with log_to_driver off: no dashboard, no log tailing
-                                                "include_dashboard": False, "include_log_monitor": False}))
+                                                "include_dashboard": False, "include_log_monitor": False,
+                                                "_system_config": QUIET_RAY_CONFIG}))
     return _CLUSTER[0].address
 
 
