@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.engines.vllm_engine import single_process_env
 from harness.engines.vllm_plugin import CPU_IDLE_SPIN_S, IDLE_SPIN_ENV
 
 # Ray resolves "127.0.0.1" to the machine's interface address unless told this is a one-machine
@@ -199,10 +200,13 @@ class VLLMServer:
         return iter((self.base, self.name))
 
     def start(self) -> None:
-        # Its worker stops busy-polling 50 ms after a request, as ThinkBench's own CPU engines do (vllm_plugin.py),
-        # not vLLM's 1 s: the server idles between the tests' requests while the other xdist worker needs the core.
+        # As ThinkBench's own one-rank CPU engines: the model runs in the engine core process (no worker process,
+        # one vLLM import less per start) when the binding is explicit, as under xdist; otherwise its worker stops
+        # busy-polling 50 ms after a request (vllm_plugin.py), not vLLM's 1 s, since the server idles between the
+        # tests' requests while the other xdist worker needs the core.
+        binding = os.environ.get("VLLM_CPU_OMP_THREADS_BIND")
         env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_LOGGING_LEVEL": "WARNING",
-               IDLE_SPIN_ENV: str(CPU_IDLE_SPIN_S)}
+               IDLE_SPIN_ENV: str(CPU_IDLE_SPIN_S), **(single_process_env(binding) if binding else {})}
         with self.log.open("a") as fh:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", self.model.path,
@@ -244,16 +248,28 @@ class VLLMServer:
 SHARED_SERVER_FILES = ("tests/test_e2e_vllm.py", "tests/test_engine_faults.py", "tests/test_rg_e2e.py")
 
 
+def _has_module_fixtures(path: str, _seen: dict[str, bool] = {}) -> bool:  # noqa: B006 - a cache, on purpose
+    if path not in _seen:
+        file = REPO / path
+        _seen[path] = file.is_file() and 'scope="module"' in file.read_text()
+    return _seen[path]
+
+
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: pytest without xdist still runs the suite
 def pytest_xdist_make_scheduler(config, log):
-    """Like `--dist load` (test by test), except that the shared server's files go to one worker, together."""
+    """Like `--dist load` (test by test), except that the shared server's files go to one worker, together, and so
+    do the tests of a file with module-scoped fixtures: split over two workers, each worker builds the fixture
+    again (the grader-families corpus, a minute of grading on 2 cores, was graded twice)."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class SharedServerTogether(LoadScopeScheduling):
+    class SharedFixturesTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "vllm_server" if nodeid.split("::", 1)[0] in SHARED_SERVER_FILES else nodeid
+            path = nodeid.split("::", 1)[0]
+            if path in SHARED_SERVER_FILES:
+                return "vllm_server"
+            return path if _has_module_fixtures(path) else nodeid
 
-    return SharedServerTogether(config, log)
+    return SharedFixturesTogether(config, log)
 
 
 @pytest.fixture(scope="session")

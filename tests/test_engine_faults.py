@@ -18,6 +18,7 @@ import pytest
 from harness.engines import openai_engine as oe
 from harness.engines.base import EngineDead, GenerateResult, Prompt, PromptTooLong, SamplingParams, engine_dead
 from harness.engines.openai_engine import OpenAIEngine
+from harness.engines.vllm_engine import single_process_env
 from harness.progress import Progress, failure_lines, summary_line
 from harness.solve import describe
 from tests.conftest import check_call_timings, run_cli, stored_attempts
@@ -395,6 +396,8 @@ def test_vllm_driver_killed_then_engine_core_killed_stores_exactly_the_undisturb
     engine = json.loads(con.execute("SELECT manifest FROM runs").fetchone()[0])["engine"]
     con.close()
     assert engine["chunked_prefill"] is False, "seeded requests on CPU are never split (vLLM's CPU sampler dies)"
+    if single_process_env("0"):  # unless this environment chose vLLM's process arrangement itself
+        assert engine["executor"] == "uni", "one rank: the engine core runs the model, no worker process"
 
 
 @pytest.mark.e2e

@@ -280,3 +280,20 @@ def test_cpu_thread_binding_takes_every_cpu_only_on_small_machines(monkeypatch):
     assert vllm_engine.cpu_thread_binding(2) == "0,1|2,3"
     monkeypatch.setattr(vllm_engine.os, "sched_getaffinity", lambda pid: set(range(32)))
     assert vllm_engine.cpu_thread_binding() == "auto", "a big machine keeps vLLM's core for its scheduler"
+
+
+def test_one_rank_cpu_engines_run_the_model_in_the_engine_core_bound_as_vllm_binds_a_worker(monkeypatch):
+    from harness.engines.vllm_engine import SINGLE_PROCESS_ENV, single_process_env
+
+    for var in (SINGLE_PROCESS_ENV, "OMP_NUM_THREADS", "LD_PRELOAD"):
+        monkeypatch.delenv(var, raising=False)
+    assert single_process_env("0,1") == {SINGLE_PROCESS_ENV: "0", "OMP_NUM_THREADS": "2", "OMP_PLACES": "{0,1}",
+                                         "OMP_PROC_BIND": "true"}
+    assert single_process_env("2-4")["OMP_PLACES"] == "{2,3,4}"
+    # vLLM's own arrangements stand: auto (a core for a separate scheduler), no binding, several ranks
+    assert single_process_env("auto") == single_process_env("nobind") == single_process_env("0|1") == {}
+    assert single_process_env("0-x") == {}, "a binding we cannot read is vLLM's to read"
+    for var, value in ((SINGLE_PROCESS_ENV, "1"), ("OMP_NUM_THREADS", "1"), ("LD_PRELOAD", "/lib/libiomp5.so")):
+        monkeypatch.setenv(var, value)
+        assert single_process_env("0,1") == {}, f"the user's {var} stands"
+        monkeypatch.delenv(var)

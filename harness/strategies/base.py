@@ -70,7 +70,11 @@ def prompt_digest(prompt: Prompt) -> str:
 def request_seed(run_seed: int, problem_id: str, prompt: Prompt, nth: int = 0) -> int:
     """The seed of the `nth` request of `prompt` in problem `problem_id` of a run seeded `run_seed`: what a run
     sends, so anything outside a run (bench/engine_overhead.py's raw vLLM) can ask for exactly the same samples."""
-    key = f"{run_seed}\x1f{problem_id}\x1f{prompt_digest(prompt)}\x1f{nth}"
+    return _seed_of(run_seed, problem_id, prompt_digest(prompt), nth)
+
+
+def _seed_of(run_seed: int, problem_id: str, digest: str, nth: int) -> int:
+    key = f"{run_seed}\x1f{problem_id}\x1f{digest}\x1f{nth}"
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
@@ -120,7 +124,7 @@ class StrategyContext:
         digest = prompt_digest(prompt)
         nth = self._asked[digest]
         self._asked[digest] += 1
-        return request_seed(self.seed, self.question.id, prompt, nth)
+        return _seed_of(self.seed, self.question.id, digest, nth)
 
     def prompt(self, assistant_prefix: str = "", assistant_prefix_ids: tuple[int, ...] | None = None) -> Prompt:
         return Prompt.chat(self.template.render(self.question), assistant_prefix, assistant_prefix_ids)
