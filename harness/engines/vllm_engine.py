@@ -117,13 +117,14 @@ SINGLE_PROCESS_ENV = "VLLM_ENABLE_V1_MULTIPROCESSING"
 
 def single_process_env(binding: str) -> dict[str, str]:
     """The environment that runs a one-rank CPU engine's model in its engine core process, threads bound as vLLM's
-    `mp` executor binds its worker's (OpenMP's own places: vLLM binds so when no OpenMP library is preloaded);
-    empty where vLLM's own arrangement should stand: its "auto" binding (which keeps a core for a separate
-    scheduler), several ranks, or an OpenMP runtime, thread count or process mode the user chose."""
+    `mp` executor binds its worker's: OpenMP's own places (vLLM's way when no OpenMP library is preloaded), and the
+    binding's thread count whatever OMP_NUM_THREADS says (vLLM's too; Ray sets it to 1 in every actor). Empty where
+    vLLM's own arrangement should stand: its "auto" binding (which keeps a core for a separate scheduler), several
+    ranks, a preloaded OpenMP runtime, or a process mode the user chose."""
     cpus = sorted(_cpu_ids(binding))
     preloaded = os.environ.get("LD_PRELOAD", "")
     if (binding in ("auto", "nobind") or "|" in binding or not cpus or SINGLE_PROCESS_ENV in os.environ
-            or "OMP_NUM_THREADS" in os.environ or any(lib in preloaded for lib in ("libiomp", "libomp", "libgomp"))):
+            or any(lib in preloaded for lib in ("libiomp", "libomp", "libgomp"))):
         return {}
     return {SINGLE_PROCESS_ENV: "0", "OMP_NUM_THREADS": str(len(cpus)),
             "OMP_PLACES": "{" + ",".join(map(str, cpus)) + "}", "OMP_PROC_BIND": "true"}
