@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -248,11 +249,10 @@ class VLLMServer:
 SHARED_SERVER_FILES = ("tests/test_e2e_vllm.py", "tests/test_engine_faults.py", "tests/test_rg_e2e.py")
 
 
-def _has_module_fixtures(path: str, _seen: dict[str, bool] = {}) -> bool:  # noqa: B006 - a cache, on purpose
-    if path not in _seen:
-        file = REPO / path
-        _seen[path] = file.is_file() and 'scope="module"' in file.read_text()
-    return _seen[path]
+@functools.cache
+def _has_module_fixtures(path: str) -> bool:
+    file = REPO / path
+    return file.is_file() and 'scope="module"' in file.read_text()
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: pytest without xdist still runs the suite
