@@ -13,6 +13,10 @@ that window: vLLM's engine processes, Ray's daemons, the driver, graders; and ho
 preempted. A harness run whose engine died and restarted says so (its figure is then not overhead).
 
     .venv/bin/python bench/engine_overhead.py [--problems 32] [--max-tokens 48] [--binding all|vllm|both] [--verbose]
+                                              [--repeat N]
+
+On shared machines one pair's ratio moves by +-0.06 from run to run (neighbours' load, not the harness: the ledger
+shows the same harness CPU either way); `--repeat N` measures N back-to-back pairs per binding and prints their median.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,8 +124,11 @@ def main() -> None:
     ap.add_argument("--binding", choices=["all", "vllm", "both"], default="both")
     ap.add_argument("--verbose", action="store_true", help="also list the processes that used the most CPU")
     ap.add_argument("--prefix", default="", help="a command to run `thinkbench run` under (e.g. 'chrt --batch 0')")
+    ap.add_argument("--repeat", type=int, default=1, help="raw/harness pairs per binding (their median is printed)")
     ap.add_argument("--raw-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     max_model_len = 1024
 
     from transformers import AutoTokenizer
@@ -151,21 +159,30 @@ def main() -> None:
     print(f"workload: {suite_name}, self_consistency n={args.n}, T={args.temperature}, max_tokens={args.max_tokens}, "
           f"SmolLM2-135M-Instruct float32 eager on vLLM CPU")
     for binding in ["all", "vllm"] if args.binding == "both" else [args.binding]:
-        with CpuLedger() as ledger:
-            raw_tokens, raw_s, raw_end = raw_in_fresh_interpreter(binding, args)
-            h_tokens, h_s, h_end = harness_run(suite_name, args.n, args.temperature, args.max_tokens,
-                                               max_model_len, _binding_env(binding), args.prefix.split())
-        raw_tps, h_tps = raw_tokens / raw_s, h_tokens / h_s
-        print(f"binding {binding:<4}: raw vLLM LLM.generate {raw_tokens:6d} tokens in {raw_s:6.1f} s = "
-              f"{raw_tps:6.1f} tok/s | thinkbench run {h_tokens:6d} tokens in {h_s:6.1f} s = {h_tps:6.1f} tok/s | "
-              f"ratio {h_tps / raw_tps:.2f} (target >= 0.95); same samples: "
-              f"{'yes' if raw_tokens == h_tokens else 'NO (token counts differ)'}", flush=True)
-        print("  raw:\n" + describe(*ledger.window(raw_end - raw_s, raw_end), raw_s))
-        print("  thinkbench run:\n" + describe(*ledger.window(h_end - h_s, h_end), h_s), flush=True)
-        if args.verbose:
-            for name, (end, secs) in (("raw", (raw_end, raw_s)), ("thinkbench run", (h_end, h_s))):
-                print(f"  top processes, {name}:\n" + "\n".join(f"    {c:6.1f} {cmd}"
-                                                              for c, cmd in ledger.top(end - secs, end)))
+        ratios = [_pair(binding, args, suite_name, max_model_len) for _ in range(args.repeat)]
+        if args.repeat > 1:
+            print(f"binding {binding:<4}: median ratio {statistics.median(ratios):.2f} over {len(ratios)} pairs "
+                  f"({', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.95)", flush=True)
+
+
+def _pair(binding: str, args: argparse.Namespace, suite_name: str, max_model_len: int) -> float:
+    """One raw measurement, then one harness run, back to back under `binding`: their ratio."""
+    with CpuLedger() as ledger:
+        raw_tokens, raw_s, raw_end = raw_in_fresh_interpreter(binding, args)
+        h_tokens, h_s, h_end = harness_run(suite_name, args.n, args.temperature, args.max_tokens,
+                                           max_model_len, _binding_env(binding), args.prefix.split())
+    raw_tps, h_tps = raw_tokens / raw_s, h_tokens / h_s
+    print(f"binding {binding:<4}: raw vLLM LLM.generate {raw_tokens:6d} tokens in {raw_s:6.1f} s = "
+          f"{raw_tps:6.1f} tok/s | thinkbench run {h_tokens:6d} tokens in {h_s:6.1f} s = {h_tps:6.1f} tok/s | "
+          f"ratio {h_tps / raw_tps:.2f} (target >= 0.95); same samples: "
+          f"{'yes' if raw_tokens == h_tokens else 'NO (token counts differ)'}", flush=True)
+    print("  raw:\n" + describe(*ledger.window(raw_end - raw_s, raw_end), raw_s))
+    print("  thinkbench run:\n" + describe(*ledger.window(h_end - h_s, h_end), h_s), flush=True)
+    if args.verbose:
+        for name, (end, secs) in (("raw", (raw_end, raw_s)), ("thinkbench run", (h_end, h_s))):
+            print(f"  top processes, {name}:\n" + "\n".join(f"    {c:6.1f} {cmd}"
+                                                          for c, cmd in ledger.top(end - secs, end)))
+    return h_tps / raw_tps
 
 
 if __name__ == "__main__":
