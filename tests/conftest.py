@@ -120,6 +120,37 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
     return subprocess.run([THINKBENCH, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
 
 
+def cli_in_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The CLI's `main` in this process, for input it must refuse before it starts anything (no Ray, no engine):
+    a second instead of a process start. Its output and exit status read as `run_cli`'s; the console script
+    itself is exercised by the tests that go through `run_cli`."""
+    import contextlib
+    import io
+
+    from harness.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    before, env_before = Path.cwd(), os.environ.get("THINKBENCH_DATA_DIR")
+    os.chdir(cwd)
+    os.environ["THINKBENCH_DATA_DIR"] = str(DATA)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as e:  # argparse's own errors
+                code = e.code if isinstance(e.code, int) else 1
+    finally:
+        os.chdir(before)
+        if env_before is None:
+            os.environ.pop("THINKBENCH_DATA_DIR", None)
+        else:
+            os.environ["THINKBENCH_DATA_DIR"] = env_before
+    import ray
+
+    assert not ray.is_initialized(), "refused input must not start Ray"
+    return subprocess.CompletedProcess(["thinkbench", *args], code, out.getvalue(), err.getvalue())
+
+
 def run_in_fresh_interpreter(test_file: str, timeout: float = 900) -> None:
     """Run a test file's inner body (env THINKBENCH_E2E_INNER=1) in its own pytest process.
 

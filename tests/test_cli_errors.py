@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from harness.store import Store
-from tests.conftest import run_cli
+from tests.conftest import cli_in_process, run_cli
 
 
 def _one_line_error(proc, needle: str) -> None:
@@ -37,18 +37,28 @@ def test_bad_input(tmp_path, args, needle):
     db = tmp_path / "t.duckdb"
     if args[0] == "show":
         Store(db)  # an empty store: the run prefix names no run in it
-    proc = run_cli(*args, "--db", str(db), cwd=tmp_path) if args[0] in ("run", "show") else run_cli(*args, cwd=tmp_path)
-    _one_line_error(proc, needle)
+    extra = ["--db", str(db)] if args[0] in ("run", "show") else []
+    _one_line_error(cli_in_process(*args, *extra, cwd=tmp_path), needle)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--suite", "nosuch", "--engine", "scripted"], "unknown suite 'nosuch'"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_through_the_console_script(tmp_path, args, needle):
+    """As above, through the installed `thinkbench` in a process of its own: nothing it imports writes to stderr
+    before the one line."""
+    _one_line_error(run_cli(*args, cwd=tmp_path), needle)
 
 
 def test_missing_data_file(tmp_path):
-    proc = run_cli("run", "--suite", "math500", "--engine", "scripted", "--data-dir", str(tmp_path),
+    proc = cli_in_process("run", "--suite", "math500", "--engine", "scripted", "--data-dir", str(tmp_path),
                    "--db", str(tmp_path / "t.duckdb"), cwd=tmp_path)
     _one_line_error(proc, "math500/test.jsonl is missing")
 
 
 def test_missing_data_dir(tmp_path):
-    proc = run_cli("run", "--suite", "math500", "--engine", "scripted", "--data-dir", str(tmp_path / "no"),
+    proc = cli_in_process("run", "--suite", "math500", "--engine", "scripted", "--data-dir", str(tmp_path / "no"),
                    "--db", str(tmp_path / "t.duckdb"), cwd=tmp_path)
     _one_line_error(proc, "does not exist")
 
@@ -61,11 +71,12 @@ def test_missing_data_dir(tmp_path):
 def test_unreadable_config(tmp_path, content, needle):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(content)
-    _one_line_error(run_cli("run", "--config", str(cfg), "--db", str(tmp_path / "t.duckdb"), cwd=tmp_path), needle)
+    _one_line_error(cli_in_process("run", "--config", str(cfg), "--db", str(tmp_path / "t.duckdb"), cwd=tmp_path),
+                    needle)
 
 
 def test_config_missing(tmp_path):
-    _one_line_error(run_cli("run", "--config", str(tmp_path / "none.yaml"), cwd=tmp_path), "does not exist")
+    _one_line_error(cli_in_process("run", "--config", str(tmp_path / "none.yaml"), cwd=tmp_path), "does not exist")
 
 
 def test_not_a_store(tmp_path):
