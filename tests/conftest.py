@@ -151,17 +151,43 @@ def cli_in_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["thinkbench", *args], code, out.getvalue(), err.getvalue())
 
 
-def run_in_fresh_interpreter(test_file: str, timeout: float = 900) -> None:
-    """Run a test file's inner body (env THINKBENCH_E2E_INNER=1) in its own pytest process.
+# The test files whose bodies build vLLM engines in-process: one fresh interpreter runs them all (one vLLM import
+# and one interpreter start, not one per file), and xdist sends them to one worker together (below).
+FRESH_INTERPRETER_FILES = ("tests/test_e2e_strategies.py", "tests/test_prm_vllm.py")
+
+
+@functools.cache
+def _fresh_interpreter_run() -> tuple[dict[str, str], str]:
+    """Each inner test's outcome by file (passed, failed, error, skipped), and the run's output."""
+    import xml.etree.ElementTree as ET
+    from tempfile import TemporaryDirectory
+
+    with TemporaryDirectory() as tmp:
+        report = Path(tmp) / "inner.xml"
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+                               *FRESH_INTERPRETER_FILES], env={**os.environ, "THINKBENCH_E2E_INNER": "1"},
+                              capture_output=True, text=True, timeout=1500, cwd=REPO)
+        outcomes: dict[str, str] = {}
+        if report.exists():
+            for case in ET.parse(report).iter("testcase"):
+                path = case.get("classname", "").replace(".", "/") + ".py"
+                bad = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+                if outcomes.get(path, "passed") == "passed":  # a file passes when every one of its tests does
+                    outcomes[path] = bad[0] if bad else "passed"
+    return outcomes, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def run_in_fresh_interpreter(test_file: str) -> None:
+    """Assert that a test file's inner body (env THINKBENCH_E2E_INNER=1) passed in the fresh interpreter.
 
     vLLM's CPU worker scans every loaded module for kernels to rebind and trips over llvmlite's
     objects, which other test modules load (numba, for the leaderboard); `thinkbench run` builds
     its engines in fresh Ray actors, so tests that build one in-process do it in a fresh interpreter.
     """
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file],
-                          env={**os.environ, "THINKBENCH_E2E_INNER": "1"}, capture_output=True, text=True,
-                          timeout=timeout, cwd=Path(__file__).resolve().parents[1])
-    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-4000:] + proc.stderr[-2000:]
+    path = str(Path(test_file).resolve().relative_to(REPO))
+    assert path in FRESH_INTERPRETER_FILES, f"add {path} to FRESH_INTERPRETER_FILES"
+    outcomes, output = _fresh_interpreter_run()
+    assert outcomes.get(path) == "passed", output
 
 
 # A vLLM reasoning parser (vLLM's own Olmo 3 parser, which reads <think> tags as text, not as special tokens the
@@ -298,6 +324,8 @@ def pytest_xdist_make_scheduler(config, log):
             path = nodeid.split("::", 1)[0]
             if path in SHARED_SERVER_FILES:
                 return "vllm_server"
+            if path in FRESH_INTERPRETER_FILES:
+                return "fresh_interpreter"
             return path if _has_module_fixtures(path) else nodeid
 
     return SharedFixturesTogether(config, log)

@@ -135,4 +135,4 @@ if os.environ.get("THINKBENCH_E2E_INNER") == "1":
     test_every_strategy_runs_on_vllm_and_accounts_exactly = every_strategy_runs_on_vllm_and_accounts_exactly
 else:
     def test_every_strategy_runs_on_vllm_and_accounts_exactly_in_a_fresh_interpreter():
-        run_in_fresh_interpreter(__file__, timeout=900)
+        run_in_fresh_interpreter(__file__)

@@ -67,4 +67,4 @@ if os.environ.get("THINKBENCH_E2E_INNER") == "1":
     test_vllm_prm_matches_transformers = vllm_prm_matches_transformers
 else:
     def test_vllm_prm_matches_transformers_in_a_fresh_interpreter():
-        run_in_fresh_interpreter(__file__, timeout=600)
+        run_in_fresh_interpreter(__file__)
