@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import signal
 import socket
@@ -95,6 +96,28 @@ def stored_attempts(db) -> int:
         con.close()
 
 
+def recorded_workers(db, timeout: float = 300) -> list[dict]:
+    """The engine actors a running run's manifest records, once its engines started (read while the run writes: a
+    read-only open can meet the writer's lock, so it retries)."""
+    import duckdb
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            con = duckdb.connect(str(db), read_only=True)
+            try:
+                row = con.execute("SELECT manifest FROM runs").fetchone()
+            finally:
+                con.close()
+            workers = json.loads(row[0]).get("workers") if row and row[0] else None
+        except duckdb.Error:
+            workers = None
+        if workers:
+            return workers
+        time.sleep(0.2)
+    raise AssertionError(f"no run in {db} recorded its engine actors within {timeout:.0f} s")
+
+
 def check_call_timings(db, calls: int) -> None:
     """Every engine call is a row of the calls table, timed to its first token by the engine itself."""
     import duckdb
@@ -126,25 +149,17 @@ def cli_in_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     itself is exercised by the tests that go through `run_cli`."""
     import contextlib
     import io
+    from unittest import mock
 
     from harness.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    before, env_before = Path.cwd(), os.environ.get("THINKBENCH_DATA_DIR")
-    os.chdir(cwd)
-    os.environ["THINKBENCH_DATA_DIR"] = str(DATA)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(args))
-            except SystemExit as e:  # argparse's own errors
-                code = e.code if isinstance(e.code, int) else 1
-    finally:
-        os.chdir(before)
-        if env_before is None:
-            os.environ.pop("THINKBENCH_DATA_DIR", None)
-        else:
-            os.environ["THINKBENCH_DATA_DIR"] = env_before
+    with contextlib.chdir(cwd), mock.patch.dict(os.environ, {"THINKBENCH_DATA_DIR": str(DATA)}), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse's own errors
+            code = e.code if isinstance(e.code, int) else 1
     import ray
 
     assert not ray.is_initialized(), "refused input must not start Ray"

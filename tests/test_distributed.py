@@ -17,7 +17,7 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from tests.conftest import DATA, THINKBENCH, run_cli
+from tests.conftest import DATA, THINKBENCH, recorded_workers, run_cli
 
 # Detect a removed node in seconds, yet not mistake a busy 2-core machine for a dead node.
 FAST_HEALTH = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 1000,
@@ -115,19 +115,10 @@ def test_placement_one_actor_per_gpu_and_per_tp_group(cluster, tmp_path):
 
 
 def _worker_record(db, worker: str) -> dict:
-    """Where the run says its engine actor `worker` lives, once its engines started (read while the run writes:
-    a read-only open can meet the writer's lock, so it retries)."""
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            workers = _manifest(db).get("workers") or []
-        except (duckdb.Error, TypeError):
-            workers = []
-        records = [w for w in workers if w["worker"] == worker]
-        if records:
-            return records[0]
-        time.sleep(0.2)
-    raise AssertionError(f"run never recorded its actor {worker}")
+    """Where the run says its engine actor `worker` lives, once its engines started."""
+    records = [w for w in recorded_workers(db) if w["worker"] == worker]
+    assert records, f"run never recorded its actor {worker}"
+    return records[0]
 
 
 def _actor(db, worker: str):

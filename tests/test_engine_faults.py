@@ -21,7 +21,7 @@ from harness.engines.openai_engine import OpenAIEngine
 from harness.engines.vllm_engine import single_process_env
 from harness.progress import Progress, failure_lines, summary_line
 from harness.solve import describe
-from tests.conftest import check_call_timings, run_cli, stored_attempts
+from tests.conftest import check_call_timings, recorded_workers, run_cli, stored_attempts
 
 SUITE = "arith:digits=1,operators=+,n=30,seed=2"
 SC = ["--strategy", "self_consistency", "--n", "3", "--temperature", "0.7"]
@@ -328,25 +328,10 @@ def _start_and_wait(args: list[str], db, cwd, stored: int = 1, dispatching: bool
 
 
 def _engine_core(db):
-    """The vLLM engine core process of the run's one engine actor (the pid its manifest records; read while the run
-    writes, so a read that meets the writer's lock is retried)."""
-    import time
-
+    """The vLLM engine core process of the run's one engine actor (the pid its manifest records)."""
     import psutil
 
-    deadline = time.time() + 60
-    while True:
-        try:
-            con = duckdb.connect(str(db), read_only=True)
-            try:
-                (worker,) = json.loads(con.execute("SELECT manifest FROM runs").fetchone()[0])["workers"]
-            finally:
-                con.close()
-            break
-        except duckdb.Error:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.1)
+    (worker,) = recorded_workers(db)
     cores = [p for p in psutil.Process(worker["pid"]).children(recursive=True) if "EngineCore" in p.name()]
     assert len(cores) == 1, cores
     return cores[0]
